@@ -1,0 +1,391 @@
+//! The weight blob, format v1: one little-endian file that carries the f32 model, the int8 model,
+//! or both. `docs/weight-blob.md` is the byte-by-byte specification; this module is its code.
+//!
+//! ```text
+//! offset  size  field
+//!      0     4  magic "LNET"
+//!      4     2  version (1)
+//!      6     2  model kind (1 = the seed LeNet)
+//!      8     4  total length of the blob in bytes
+//!     12     4  CRC-32 (IEEE 802.3) of bytes [16, total length)
+//!     16     1  activation (0 = ReLU, 1 = tanh)
+//!     17     1  reserved, 0
+//!     18     2  section count N (1..=32)
+//!     20    12  reserved, 0
+//!     32  N*32  section table (see SectionEntry)
+//!      …        section data, each section at a multiple of 16
+//! ```
+
+mod error;
+mod reader;
+#[cfg(feature = "std")]
+mod writer;
+
+pub use error::BlobError;
+pub use reader::{SectionView, Sections};
+#[cfg(feature = "std")]
+pub use writer::{BlobWriter, WriteError};
+
+use core::fmt;
+
+use crate::shape::{C1, C2, CLASSES, FC1, FLAT, IN_C, K};
+
+/// The four bytes every blob starts with.
+pub const MAGIC: [u8; 4] = *b"LNET";
+/// The format version this crate reads and writes.
+pub const VERSION: u16 = 1;
+/// Model kind of the seed LeNet (the only kind defined by version 1).
+pub const MODEL_LENET: u16 = 1;
+/// Bytes in the fixed header.
+pub const HEADER_LEN: usize = 32;
+/// Bytes in one section-table entry.
+pub const ENTRY_LEN: usize = 32;
+/// Every section's offset is a multiple of this; it lets `f32`/`i32` data be viewed in place and
+/// matches the widest SIMD load kernels use.
+pub const ALIGN: usize = 16;
+/// Most sections a blob may declare.
+pub const MAX_SECTIONS: u16 = 32;
+/// The CRC-32 covers the blob from this offset to its end (everything after the CRC field).
+pub const CRC_START: usize = 16;
+
+const _: () = assert!(HEADER_LEN.is_multiple_of(ALIGN) && ENTRY_LEN.is_multiple_of(ALIGN));
+const _: () = assert!(CRC_START == 16);
+
+/// Rounds `n` up to the next multiple of [`ALIGN`]; `None` on overflow. Used by both the writer and
+/// the reader so that they agree on padding.
+pub const fn align_up(n: usize) -> Option<usize> {
+    match n.checked_add(ALIGN - 1) {
+        Some(v) => Some(v / ALIGN * ALIGN),
+        None => None,
+    }
+}
+
+/// The hidden-layer activation the model was trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Activation {
+    /// `max(x, 0)`; in int8 folded into the output clamp.
+    #[default]
+    Relu,
+    /// Hyperbolic tangent, as in the 1998 original (f32 only).
+    Tanh,
+}
+
+impl Activation {
+    /// The header code of this activation.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Relu => 0,
+            Self::Tanh => 1,
+        }
+    }
+
+    /// The activation for a header code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Relu),
+            1 => Some(Self::Tanh),
+            _ => None,
+        }
+    }
+}
+
+/// Element type of a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DType {
+    /// IEEE-754 binary32, little-endian.
+    F32,
+    /// Two's complement 8-bit.
+    I8,
+    /// Two's complement 32-bit, little-endian.
+    I32,
+}
+
+impl DType {
+    /// The section-table code of this type.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::F32 => 1,
+            Self::I8 => 2,
+            Self::I32 => 3,
+        }
+    }
+
+    /// Bytes per element.
+    pub const fn size(self) -> usize {
+        match self {
+            Self::F32 | Self::I32 => 4,
+            Self::I8 => 1,
+        }
+    }
+}
+
+macro_rules! sections {
+    ($($(#[$doc:meta])* $name:ident = $id:literal, $label:literal, $dtype:ident, [$($dim:expr),+];)+) => {
+        /// Identifies a section of the blob; the discriminant is the id stored in the table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[repr(u16)]
+        pub enum SectionId {
+            $($(#[$doc])* $name = $id,)+
+        }
+
+        impl SectionId {
+            /// Every section defined by format version 1, in id order.
+            pub const ALL: &'static [SectionId] = &[$(SectionId::$name),+];
+
+            /// The section for a raw id.
+            pub const fn from_id(id: u16) -> Option<Self> {
+                match id {
+                    $($id => Some(Self::$name),)+
+                    _ => None,
+                }
+            }
+
+            /// The id stored in the section table.
+            pub const fn id(self) -> u16 {
+                self as u16
+            }
+
+            /// A short name (`conv1.weight`, `fc2.requant`, …) matching the host model's fields.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$name => $label,)+
+                }
+            }
+
+            /// The element type this section must have.
+            pub const fn dtype(self) -> DType {
+                match self {
+                    $(Self::$name => DType::$dtype,)+
+                }
+            }
+
+            /// The dimensions this section must have (unused trailing dimensions are 0).
+            pub const fn dims(self) -> [u32; 4] {
+                match self {
+                    $(Self::$name => pad_dims(&[$($dim as u32),+]),)+
+                }
+            }
+        }
+    };
+}
+
+const fn pad_dims(d: &[u32]) -> [u32; 4] {
+    let mut out = [0u32; 4];
+    let mut i = 0;
+    while i < d.len() {
+        out[i] = d[i];
+        i += 1;
+    }
+    out
+}
+
+/// Number of int8 tensor boundaries with a scale and zero point: input, pool1, pool2, fc1, logits.
+pub const QUANT_POINTS: usize = 5;
+
+sections! {
+    /// f32 `[20, 1, 5, 5]` (OIHW).
+    Conv1Weight = 1, "conv1.weight", F32, [C1, IN_C, K, K];
+    /// f32 `[20]`.
+    Conv1Bias = 2, "conv1.bias", F32, [C1];
+    /// f32 `[50, 20, 5, 5]` (OIHW).
+    Conv2Weight = 3, "conv2.weight", F32, [C2, C1, K, K];
+    /// f32 `[50]`.
+    Conv2Bias = 4, "conv2.bias", F32, [C2];
+    /// f32 `[500, 2450]` (`[out][in]`, input in CHW flatten order).
+    Fc1Weight = 5, "fc1.weight", F32, [FC1, FLAT];
+    /// f32 `[500]`.
+    Fc1Bias = 6, "fc1.bias", F32, [FC1];
+    /// f32 `[10, 500]` (`[out][in]`).
+    Fc2Weight = 7, "fc2.weight", F32, [CLASSES, FC1];
+    /// f32 `[10]`.
+    Fc2Bias = 8, "fc2.bias", F32, [CLASSES];
+    /// i8 `[20, 1, 5, 5]` (OIHW), symmetric per output channel, in `[-127, 127]`.
+    Conv1WeightQ = 17, "conv1.weight.q", I8, [C1, IN_C, K, K];
+    /// i32 `[20]`, scale `s_in * s_w[oc]`.
+    Conv1BiasQ = 18, "conv1.bias.q", I32, [C1];
+    /// i32 `[2, 20]`: row 0 multipliers, row 1 shifts.
+    Conv1Requant = 19, "conv1.requant", I32, [2, C1];
+    /// i8 `[50, 20, 5, 5]` (OIHW).
+    Conv2WeightQ = 20, "conv2.weight.q", I8, [C2, C1, K, K];
+    /// i32 `[50]`.
+    Conv2BiasQ = 21, "conv2.bias.q", I32, [C2];
+    /// i32 `[2, 50]`.
+    Conv2Requant = 22, "conv2.requant", I32, [2, C2];
+    /// i8 `[500, 2450]` (`[out][in]`).
+    Fc1WeightQ = 23, "fc1.weight.q", I8, [FC1, FLAT];
+    /// i32 `[500]`.
+    Fc1BiasQ = 24, "fc1.bias.q", I32, [FC1];
+    /// i32 `[2, 500]`.
+    Fc1Requant = 25, "fc1.requant", I32, [2, FC1];
+    /// i8 `[10, 500]` (`[out][in]`).
+    Fc2WeightQ = 26, "fc2.weight.q", I8, [CLASSES, FC1];
+    /// i32 `[10]`.
+    Fc2BiasQ = 27, "fc2.bias.q", I32, [CLASSES];
+    /// i32 `[2, 10]`.
+    Fc2Requant = 28, "fc2.requant", I32, [2, CLASSES];
+    /// i32 `[5]`: zero points of the input (-128), pool1, pool2, fc1 and logits.
+    ZeroPoints = 29, "quant.zero_points", I32, [QUANT_POINTS];
+    /// f32 `[5]`: scales of the same five tensors (informational; the int8 pass never reads them).
+    Scales = 30, "quant.scales", F32, [QUANT_POINTS];
+}
+
+impl SectionId {
+    /// The sections of the f32 model.
+    pub const F32_SET: [SectionId; 8] = [
+        Self::Conv1Weight,
+        Self::Conv1Bias,
+        Self::Conv2Weight,
+        Self::Conv2Bias,
+        Self::Fc1Weight,
+        Self::Fc1Bias,
+        Self::Fc2Weight,
+        Self::Fc2Bias,
+    ];
+
+    /// The sections of the int8 model.
+    pub const INT8_SET: [SectionId; 14] = [
+        Self::Conv1WeightQ,
+        Self::Conv1BiasQ,
+        Self::Conv1Requant,
+        Self::Conv2WeightQ,
+        Self::Conv2BiasQ,
+        Self::Conv2Requant,
+        Self::Fc1WeightQ,
+        Self::Fc1BiasQ,
+        Self::Fc1Requant,
+        Self::Fc2WeightQ,
+        Self::Fc2BiasQ,
+        Self::Fc2Requant,
+        Self::ZeroPoints,
+        Self::Scales,
+    ];
+
+    /// Number of dimensions (1 to 4).
+    pub const fn rank(self) -> u8 {
+        let d = self.dims();
+        let mut r = 0;
+        while r < 4 && d[r] != 0 {
+            r += 1;
+        }
+        r as u8
+    }
+
+    /// Number of elements.
+    pub const fn elements(self) -> usize {
+        let d = self.dims();
+        let mut n = 1usize;
+        let mut i = 0;
+        while i < self.rank() as usize {
+            n *= d[i] as usize;
+            i += 1;
+        }
+        n
+    }
+
+    /// Number of bytes of the section's data.
+    pub const fn byte_len(self) -> usize {
+        self.elements() * self.dtype().size()
+    }
+}
+
+impl fmt::Display for SectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (id {})", self.name(), self.id())
+    }
+}
+
+/// The fixed 32-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Format version ([`VERSION`]).
+    pub version: u16,
+    /// Model kind ([`MODEL_LENET`]).
+    pub model: u16,
+    /// Total length of the blob in bytes.
+    pub total_len: u32,
+    /// CRC-32 of bytes `[CRC_START, total_len)`.
+    pub crc32: u32,
+    /// Hidden-layer activation.
+    pub activation: Activation,
+    /// Number of section-table entries.
+    pub section_count: u16,
+}
+
+impl Header {
+    /// Serialises the header; reserved bytes are zero.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..4].copy_from_slice(&MAGIC);
+        b[4..6].copy_from_slice(&self.version.to_le_bytes());
+        b[6..8].copy_from_slice(&self.model.to_le_bytes());
+        b[8..12].copy_from_slice(&self.total_len.to_le_bytes());
+        b[12..16].copy_from_slice(&self.crc32.to_le_bytes());
+        b[16] = self.activation.code();
+        b[18..20].copy_from_slice(&self.section_count.to_le_bytes());
+        b
+    }
+}
+
+/// One 32-byte section-table entry.
+///
+/// ```text
+/// offset size field
+///      0    2 section id
+///      2    1 dtype code (1 = f32, 2 = i8, 3 = i32)
+///      3    1 rank (1..=4)
+///      4   16 dims[4], u32 each; dims past the rank are 0
+///     20    4 data offset from the start of the blob (multiple of 16)
+///     24    4 data length in bytes
+///     28    4 reserved, 0
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionEntry {
+    /// Raw section id.
+    pub id: u16,
+    /// Raw dtype code.
+    pub dtype: u8,
+    /// Rank.
+    pub rank: u8,
+    /// Dimensions.
+    pub dims: [u32; 4],
+    /// Offset of the data from the start of the blob.
+    pub offset: u32,
+    /// Length of the data in bytes.
+    pub len: u32,
+}
+
+impl SectionEntry {
+    /// The entry a writer emits for `section` placed at `offset`.
+    pub const fn for_section(section: SectionId, offset: u32) -> Self {
+        Self {
+            id: section.id(),
+            dtype: section.dtype().code(),
+            rank: section.rank(),
+            dims: section.dims(),
+            offset,
+            len: section.byte_len() as u32,
+        }
+    }
+
+    /// Serialises the entry; reserved bytes are zero.
+    pub fn encode(&self) -> [u8; ENTRY_LEN] {
+        let mut b = [0u8; ENTRY_LEN];
+        b[0..2].copy_from_slice(&self.id.to_le_bytes());
+        b[2] = self.dtype;
+        b[3] = self.rank;
+        for (i, d) in self.dims.iter().enumerate() {
+            b[4 + 4 * i..8 + 4 * i].copy_from_slice(&d.to_le_bytes());
+        }
+        b[20..24].copy_from_slice(&self.offset.to_le_bytes());
+        b[24..28].copy_from_slice(&self.len.to_le_bytes());
+        b
+    }
+}
+
+/// CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}

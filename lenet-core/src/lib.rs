@@ -1,0 +1,52 @@
+//! `no_std`, allocation-free inference of the seed LeNet MNIST classifier.
+//!
+//! - [`Model::parse`] validates a weight blob (format in [`blob`] and `docs/weight-blob.md`) in
+//!   place and hands out typed views: no copy, no heap.
+//! - [`F32Model::forward`] runs the float network; [`I8Model::forward`] runs the integer-only
+//!   int8 network (arithmetic in [`quant`] and `docs/quantization.md`), the same code on a host and
+//!   on a Cortex-M.
+//! - Buffers are caller-owned ([`ScratchF32`], [`ScratchI8`]); after parsing nothing can fail.
+//!
+//! ```
+//! use lenet_core::{Model, ScratchI8, blob::{BlobWriter, Activation, SectionId}};
+//!
+//! # fn blob() -> Vec<u8> {
+//! #     let mut w = BlobWriter::new(Activation::Relu);
+//! #     for &s in SectionId::F32_SET.iter() { w.add_f32(s, &vec![0.01; s.elements()]).unwrap(); }
+//! #     w.finish().unwrap()
+//! # }
+//! # let bytes = blob();
+//! // Blobs must start 4-byte aligned: copy into u32 storage (firmware uses an aligned static).
+//! let mut words = vec![0u32; bytes.len().div_ceil(4)];
+//! bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+//! let model = Model::parse(&bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()])?;
+//! let f32_model = model.f32().expect("this blob carries the f32 model");
+//! let image = lenet_core::pixels_to_f32(&[0u8; 784]);
+//! let prediction = f32_model.predict(&image, &mut lenet_core::ScratchF32::new());
+//! assert!(prediction.digit < 10);
+//! # let _ = ScratchI8::new();
+//! # Ok::<(), lenet_core::BlobError>(())
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "lenet-core views little-endian blob data in place and needs a little-endian target"
+);
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod blob;
+pub mod kernels;
+pub mod model;
+pub mod protocol;
+pub mod quant;
+#[doc(hidden)]
+pub mod reference;
+pub mod shape;
+
+pub use blob::BlobError;
+pub use model::{F32Model, I8Model, Model, Prediction, ScratchF32, ScratchI8, pixels_to_f32};

@@ -1,0 +1,468 @@
+//! Typed, zero-copy views of a parsed blob and the two forward passes.
+
+use crate::blob::{Activation, BlobError, QUANT_POINTS, SectionId, Sections};
+use crate::kernels::QuantLayer;
+use crate::kernels::act::{argmax_f32, argmax_i8};
+use crate::kernels::conv::{conv2d_act_pool_f32, conv2d_relu_pool_i8};
+use crate::kernels::dense::{dense_f32, dense_i8};
+use crate::quant::{BIAS_LIMIT, INPUT_ZERO_POINT, SHIFT_MAX, SHIFT_MIN, pixel_to_i8};
+use crate::shape::{
+    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C, IN_H, IN_LEN,
+    IN_W, P1, POOL1_LEN,
+};
+
+/// A parsed weight blob: the activation and whichever of the f32 and int8 models it carries.
+///
+/// Parsing checks everything once; the forward passes that follow cannot fail.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    sections: Sections<'a>,
+    f32: Option<F32Model<'a>>,
+    int8: Option<I8Model<'a>>,
+}
+
+/// The f32 model's parameters, borrowed from the blob.
+#[derive(Debug, Clone, Copy)]
+pub struct F32Model<'a> {
+    /// Hidden-layer activation.
+    pub activation: Activation,
+    /// conv1 weights, OIHW `[20][1][5][5]`.
+    pub conv1_w: &'a [f32; CONV1_W_LEN],
+    /// conv1 bias `[20]`.
+    pub conv1_b: &'a [f32; C1],
+    /// conv2 weights, OIHW `[50][20][5][5]`.
+    pub conv2_w: &'a [f32; CONV2_W_LEN],
+    /// conv2 bias `[50]`.
+    pub conv2_b: &'a [f32; C2],
+    /// fc1 weights `[500][2450]`.
+    pub fc1_w: &'a [f32; FC1_W_LEN],
+    /// fc1 bias `[500]`.
+    pub fc1_b: &'a [f32; FC1],
+    /// fc2 weights `[10][500]`.
+    pub fc2_w: &'a [f32; FC2_W_LEN],
+    /// fc2 bias `[10]`.
+    pub fc2_b: &'a [f32; CLASSES],
+}
+
+/// The int8 model's parameters, borrowed from the blob (ReLU only).
+#[derive(Debug, Clone, Copy)]
+pub struct I8Model<'a> {
+    /// conv1: 1 → 20 channels.
+    pub conv1: QuantLayer<'a, C1, CONV1_W_LEN>,
+    /// conv2: 20 → 50 channels.
+    pub conv2: QuantLayer<'a, C2, CONV2_W_LEN>,
+    /// fc1: 2450 → 500.
+    pub fc1: QuantLayer<'a, FC1, FC1_W_LEN>,
+    /// fc2: 500 → 10 (no activation: clamp to `[-128, 127]`).
+    pub fc2: QuantLayer<'a, CLASSES, FC2_W_LEN>,
+    /// Scales of the input, pool1, pool2, fc1 and logits tensors (for display; never used by the
+    /// integer pass).
+    scales: &'a [u32; QUANT_POINTS],
+    /// Zero points of the same tensors.
+    pub zero_points: &'a [i32; QUANT_POINTS],
+}
+
+/// Caller-owned buffers for [`F32Model::forward`] (30,616 bytes). After a forward pass they hold
+/// the pooled feature maps and the hidden layer, which the quantizer's calibration reads.
+#[derive(Debug, Clone)]
+pub struct ScratchF32 {
+    pool1: [f32; POOL1_LEN],
+    pool2: [f32; FLAT],
+    fc1: [f32; FC1],
+}
+
+/// Caller-owned buffers for [`I8Model::forward`]: 7,654 bytes, the whole RAM the int8 pass needs
+/// besides its stack.
+#[derive(Debug, Clone)]
+pub struct ScratchI8 {
+    input: [i8; IN_LEN],
+    pool1: [i8; POOL1_LEN],
+    pool2: [i8; FLAT],
+    fc1: [i8; FC1],
+}
+
+macro_rules! scratch_accessors {
+    ($name:ident, $t:ty) => {
+        impl $name {
+            /// The pooled output of conv1 from the last forward pass, CHW `[20][14][14]`.
+            pub fn pool1(&self) -> &[$t; POOL1_LEN] {
+                &self.pool1
+            }
+
+            /// The pooled output of conv2 from the last forward pass, CHW `[50][7][7]`.
+            pub fn pool2(&self) -> &[$t; FLAT] {
+                &self.pool2
+            }
+
+            /// The activated output of fc1 from the last forward pass, `[500]`.
+            pub fn fc1(&self) -> &[$t; FC1] {
+                &self.fc1
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+
+impl ScratchF32 {
+    /// Zeroed buffers.
+    pub const fn new() -> Self {
+        Self {
+            pool1: [0.0; POOL1_LEN],
+            pool2: [0.0; FLAT],
+            fc1: [0.0; FC1],
+        }
+    }
+}
+
+impl ScratchI8 {
+    /// Zeroed buffers.
+    pub const fn new() -> Self {
+        Self {
+            input: [0; IN_LEN],
+            pool1: [0; POOL1_LEN],
+            pool2: [0; FLAT],
+            fc1: [0; FC1],
+        }
+    }
+}
+
+scratch_accessors!(ScratchF32, f32);
+scratch_accessors!(ScratchI8, i8);
+
+/// A classification: the digit and the logits it was chosen from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction<T> {
+    /// The predicted digit (argmax of `logits`, ties to the lowest digit).
+    pub digit: u8,
+    /// The raw logits.
+    pub logits: [T; CLASSES],
+}
+
+fn typed<'a, T: bytemuck::Pod, const N: usize>(
+    sections: &Sections<'a>,
+    id: SectionId,
+) -> Result<&'a [T; N], BlobError> {
+    let bytes = sections
+        .get(id)
+        .ok_or(BlobError::MissingSection { section: id })?;
+    let slice: &[T] = bytemuck::try_cast_slice(bytes).map_err(|_| BlobError::Misaligned {
+        section: id,
+        offset: 0,
+    })?;
+    <&[T; N]>::try_from(slice).map_err(|_| BlobError::LengthMismatch {
+        section: id,
+        expected: (N * core::mem::size_of::<T>()) as u32,
+        found: bytes.len() as u32,
+    })
+}
+
+fn split_requant<'a, const OC: usize>(
+    sections: &Sections<'a>,
+    id: SectionId,
+) -> Result<(&'a [i32; OC], &'a [i32; OC]), BlobError> {
+    let bytes = sections
+        .get(id)
+        .ok_or(BlobError::MissingSection { section: id })?;
+    let (m, s) = bytes.split_at(bytes.len() / 2);
+    let view = |b: &'a [u8]| -> Result<&'a [i32; OC], BlobError> {
+        let slice: &[i32] = bytemuck::try_cast_slice(b).map_err(|_| BlobError::Misaligned {
+            section: id,
+            offset: 0,
+        })?;
+        <&[i32; OC]>::try_from(slice).map_err(|_| BlobError::LengthMismatch {
+            section: id,
+            expected: (2 * OC * 4) as u32,
+            found: bytes.len() as u32,
+        })
+    };
+    let (m, s) = (view(m)?, view(s)?);
+    for (i, &v) in m.iter().enumerate() {
+        if v <= 0 {
+            return Err(BlobError::BadQuantParam {
+                section: id,
+                index: i as u32,
+            });
+        }
+    }
+    for (i, &v) in s.iter().enumerate() {
+        if !(SHIFT_MIN..=SHIFT_MAX).contains(&v) {
+            return Err(BlobError::BadQuantParam {
+                section: id,
+                index: (OC + i) as u32,
+            });
+        }
+    }
+    Ok((m, s))
+}
+
+fn check_weights(id: SectionId, w: &[i8]) -> Result<(), BlobError> {
+    match w.iter().position(|&v| v == i8::MIN) {
+        Some(i) => Err(BlobError::BadQuantParam {
+            section: id,
+            index: i as u32,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_bias(id: SectionId, b: &[i32]) -> Result<(), BlobError> {
+    match b.iter().position(|&v| v.unsigned_abs() > BIAS_LIMIT as u32) {
+        Some(i) => Err(BlobError::BadQuantParam {
+            section: id,
+            index: i as u32,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn quant_layer<'a, const OC: usize, const WN: usize>(
+    sections: &Sections<'a>,
+    [w, b, r]: [SectionId; 3],
+    in_zp: i32,
+    out_zp: i32,
+    relu: bool,
+) -> Result<QuantLayer<'a, OC, WN>, BlobError> {
+    let weights: &[i8; WN] = typed(sections, w)?;
+    check_weights(w, weights)?;
+    let bias: &[i32; OC] = typed(sections, b)?;
+    check_bias(b, bias)?;
+    let (multiplier, shift) = split_requant(sections, r)?;
+    Ok(QuantLayer {
+        weights,
+        bias,
+        multiplier,
+        shift,
+        in_zp,
+        out_zp,
+        act_min: if relu { out_zp } else { -128 },
+        act_max: 127,
+    })
+}
+
+impl<'a> Model<'a> {
+    /// Parses a blob in place: no copy, no allocation.
+    ///
+    /// `bytes` must start at a 4-byte aligned address (wrap `include_bytes!` in a
+    /// `#[repr(align(16))]` struct on firmware). A precision is present when all of its sections
+    /// are; at least one must be.
+    ///
+    /// # Errors
+    /// A [`BlobError`] for every way the bytes can be wrong.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BlobError> {
+        let sections = Sections::parse(bytes)?;
+        let activation = sections.header().activation;
+        let f32 = if present(&sections, &SectionId::F32_SET)? {
+            Some(F32Model {
+                activation,
+                conv1_w: typed(&sections, SectionId::Conv1Weight)?,
+                conv1_b: typed(&sections, SectionId::Conv1Bias)?,
+                conv2_w: typed(&sections, SectionId::Conv2Weight)?,
+                conv2_b: typed(&sections, SectionId::Conv2Bias)?,
+                fc1_w: typed(&sections, SectionId::Fc1Weight)?,
+                fc1_b: typed(&sections, SectionId::Fc1Bias)?,
+                fc2_w: typed(&sections, SectionId::Fc2Weight)?,
+                fc2_b: typed(&sections, SectionId::Fc2Bias)?,
+            })
+        } else {
+            None
+        };
+        let int8 = if present(&sections, &SectionId::INT8_SET)? {
+            if activation != Activation::Relu {
+                return Err(BlobError::BadActivation {
+                    found: activation.code(),
+                });
+            }
+            Some(parse_int8(&sections)?)
+        } else {
+            None
+        };
+        if f32.is_none() && int8.is_none() {
+            // Unreachable for a parsed table (every section belongs to one of the two sets and
+            // an incomplete set is an error), kept so that no path can yield an empty model.
+            return Err(BlobError::MissingSection {
+                section: SectionId::Conv1Weight,
+            });
+        }
+        Ok(Self {
+            sections,
+            f32,
+            int8,
+        })
+    }
+
+    /// The hidden-layer activation.
+    pub fn activation(&self) -> Activation {
+        self.sections.header().activation
+    }
+
+    /// The validated section table (for inspection tools).
+    pub fn sections(&self) -> &Sections<'a> {
+        &self.sections
+    }
+
+    /// The f32 model, if the blob carries one.
+    pub fn f32(&self) -> Option<&F32Model<'a>> {
+        self.f32.as_ref()
+    }
+
+    /// The int8 model, if the blob carries one.
+    pub fn int8(&self) -> Option<&I8Model<'a>> {
+        self.int8.as_ref()
+    }
+}
+
+/// Whether a precision's sections are all present; an incomplete set is an error.
+fn present(sections: &Sections<'_>, set: &[SectionId]) -> Result<bool, BlobError> {
+    let any = set.iter().any(|&s| sections.contains(s));
+    match set.iter().find(|&&s| !sections.contains(s)) {
+        Some(&missing) if any => Err(BlobError::MissingSection { section: missing }),
+        Some(_) => Ok(false),
+        None => Ok(true),
+    }
+}
+
+fn parse_int8<'a>(sections: &Sections<'a>) -> Result<I8Model<'a>, BlobError> {
+    use SectionId as S;
+    let zero_points: &[i32; QUANT_POINTS] = typed(sections, S::ZeroPoints)?;
+    for (i, &zp) in zero_points.iter().enumerate() {
+        let bad = !(-128..=127).contains(&zp) || (i == 0 && zp != INPUT_ZERO_POINT);
+        if bad {
+            return Err(BlobError::BadQuantParam {
+                section: S::ZeroPoints,
+                index: i as u32,
+            });
+        }
+    }
+    let scales: &[u32; QUANT_POINTS] = typed(sections, S::Scales)?;
+    for (i, &bits) in scales.iter().enumerate() {
+        // Finite, positive, non-zero: sign 0, exponent not all ones, not +0. Integer-only check.
+        if bits >> 31 != 0 || bits & 0x7f80_0000 == 0x7f80_0000 || bits == 0 {
+            return Err(BlobError::BadQuantParam {
+                section: S::Scales,
+                index: i as u32,
+            });
+        }
+    }
+    let zp = *zero_points;
+    Ok(I8Model {
+        conv1: quant_layer(
+            sections,
+            [S::Conv1WeightQ, S::Conv1BiasQ, S::Conv1Requant],
+            zp[0],
+            zp[1],
+            true,
+        )?,
+        conv2: quant_layer(
+            sections,
+            [S::Conv2WeightQ, S::Conv2BiasQ, S::Conv2Requant],
+            zp[1],
+            zp[2],
+            true,
+        )?,
+        fc1: quant_layer(
+            sections,
+            [S::Fc1WeightQ, S::Fc1BiasQ, S::Fc1Requant],
+            zp[2],
+            zp[3],
+            true,
+        )?,
+        fc2: quant_layer(
+            sections,
+            [S::Fc2WeightQ, S::Fc2BiasQ, S::Fc2Requant],
+            zp[3],
+            zp[4],
+            false,
+        )?,
+        scales,
+        zero_points,
+    })
+}
+
+impl F32Model<'_> {
+    /// Runs the f32 network on a CHW `[1][28][28]` image (pixels scaled to `[0, 1]` by
+    /// [`pixels_to_f32`]) and returns the 10 logits. Softmax is left to the caller.
+    pub fn forward(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> [f32; CLASSES] {
+        let act = self.activation;
+        conv2d_act_pool_f32::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
+            input,
+            self.conv1_w,
+            self.conv1_b,
+            act,
+            &mut scratch.pool1,
+        );
+        conv2d_act_pool_f32::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
+            &scratch.pool1,
+            self.conv2_w,
+            self.conv2_b,
+            act,
+            &mut scratch.pool2,
+        );
+        dense_f32(
+            &scratch.pool2,
+            self.fc1_w,
+            self.fc1_b,
+            Some(act),
+            &mut scratch.fc1,
+        );
+        let mut logits = [0.0f32; CLASSES];
+        dense_f32(&scratch.fc1, self.fc2_w, self.fc2_b, None, &mut logits);
+        logits
+    }
+
+    /// [`F32Model::forward`] followed by argmax.
+    pub fn predict(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> Prediction<f32> {
+        let logits = self.forward(input, scratch);
+        Prediction {
+            digit: argmax_f32(&logits) as u8,
+            logits,
+        }
+    }
+}
+
+impl I8Model<'_> {
+    /// Runs the integer-only network on raw 8-bit pixels (row-major 28x28, 0 = background) and
+    /// returns the 10 int8 logits (zero point `zero_points[4]`).
+    pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
+        for (q, &p) in scratch.input.iter_mut().zip(pixels) {
+            *q = pixel_to_i8(p);
+        }
+        conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
+            &scratch.input,
+            &self.conv1,
+            &mut scratch.pool1,
+        );
+        conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
+            &scratch.pool1,
+            &self.conv2,
+            &mut scratch.pool2,
+        );
+        dense_i8(&scratch.pool2, &self.fc1, &mut scratch.fc1);
+        let mut logits = [0i8; CLASSES];
+        dense_i8(&scratch.fc1, &self.fc2, &mut logits);
+        logits
+    }
+
+    /// [`I8Model::forward`] followed by argmax.
+    pub fn predict(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> Prediction<i8> {
+        let logits = self.forward(pixels, scratch);
+        Prediction {
+            digit: argmax_i8(&logits) as u8,
+            logits,
+        }
+    }
+
+    /// Scales of the input, pool1, pool2, fc1 and logits tensors as stored in the blob.
+    pub fn scales(&self) -> [f32; QUANT_POINTS] {
+        self.scales.map(f32::from_bits)
+    }
+}
+
+/// Scales raw 8-bit pixels to `[0, 1]` (`p / 255`), the f32 network's input.
+pub fn pixels_to_f32(pixels: &[u8; IN_LEN]) -> [f32; IN_LEN] {
+    pixels.map(|p| f32::from(p) / 255.0)
+}

@@ -1,0 +1,450 @@
+//! The blob reader: round trip, one test per `BlobError` variant, never-panics properties.
+
+mod common;
+
+use common::{Aligned, blob, data_of, entry_of, fix_crc, writer};
+use lenet_core::blob::{BlobError, SectionId, VERSION};
+use lenet_core::{Model, shape};
+use proptest::prelude::*;
+
+fn parse(b: &[u8]) -> Result<(), BlobError> {
+    let a = Aligned::new(b);
+    Model::parse(a.bytes()).map(|_| ())
+}
+
+/// Mutates a valid blob, repairs the CRC, and parses it.
+fn parse_mutated(f: impl FnOnce(&mut Vec<u8>)) -> Result<(), BlobError> {
+    let mut b = blob(7);
+    f(&mut b);
+    fix_crc(&mut b);
+    parse(&b)
+}
+
+#[test]
+fn round_trip_views_equal_written_values() {
+    let w = writer(3, true, true);
+    let bytes = w.finish().unwrap();
+    let a = Aligned::new(&bytes);
+    let m = Model::parse(a.bytes()).unwrap();
+    let f = m.f32().unwrap();
+    let q = m.int8().unwrap();
+    // Views point into the original buffer: zero copy.
+    let range = a.bytes().as_ptr_range();
+    assert!(range.contains(&(f.fc1_w.as_ptr() as *const u8)));
+    assert!(range.contains(&(q.fc1.weights.as_ptr() as *const u8)));
+    // Values equal the section bytes.
+    let off = data_of(&bytes, SectionId::Conv2Bias);
+    let expect: Vec<f32> = bytes[off..off + 200]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(&f.conv2_b[..], &expect[..]);
+    assert_eq!(q.zero_points, &[-128, -128, -128, -128, 3]);
+    assert_eq!(q.fc2.act_min, -128, "logits are not clamped by ReLU");
+    assert_eq!(q.fc1.act_min, -128, "fc1 ReLU clamps at its zero point");
+    assert_eq!(m.sections().iter().count(), 22);
+    assert_eq!(bytes.len() % 4, 0);
+}
+
+#[test]
+fn parse_accepts_single_precision_blobs_and_trailing_bytes() {
+    let f = writer(1, true, false).finish().unwrap();
+    let a = Aligned::new(&f);
+    let m = Model::parse(a.bytes()).unwrap();
+    assert!(m.f32().is_some() && m.int8().is_none());
+    let mut q = writer(1, false, true).finish().unwrap();
+    let len = q.len();
+    q.extend_from_slice(&[0xff; 64]); // a blob at the start of an erased flash partition
+    let a = Aligned::new(&q);
+    let m = Model::parse(a.bytes()).unwrap();
+    assert!(m.f32().is_none() && m.int8().is_some());
+    assert_eq!(m.sections().header().total_len as usize, len);
+    assert!(len < 1_260_000 + 4096, "int8 blob is {len} bytes");
+}
+
+#[test]
+fn parse_unaligned_buffer_is_rejected() {
+    let b = blob(1);
+    let (v, len) = Aligned::shifted(&b, 1);
+    let bytes = &bytemuck::cast_slice::<u128, u8>(&v)[1..1 + len];
+    assert_eq!(
+        Model::parse(bytes).err(),
+        Some(BlobError::UnalignedBuffer { misalignment: 1 })
+    );
+}
+
+#[test]
+fn parse_truncated_header_is_too_short() {
+    assert_eq!(
+        parse(&blob(1)[..20]),
+        Err(BlobError::TooShort {
+            needed: 32,
+            got: 20
+        })
+    );
+}
+
+#[test]
+fn parse_truncated_body_is_too_short() {
+    let b = blob(1);
+    let r = parse(&b[..b.len() - 1]);
+    assert_eq!(
+        r,
+        Err(BlobError::TooShort {
+            needed: b.len() as u32,
+            got: b.len() as u32 - 1
+        })
+    );
+}
+
+#[test]
+fn parse_bad_magic_is_rejected() {
+    assert_eq!(
+        parse_mutated(|b| b[0] = b'X'),
+        Err(BlobError::BadMagic { found: *b"XNET" })
+    );
+}
+
+#[test]
+fn parse_newer_version_is_unsupported() {
+    let r = parse_mutated(|b| b[4] = 2);
+    assert_eq!(
+        r,
+        Err(BlobError::UnsupportedVersion {
+            found: 2,
+            supported: VERSION
+        })
+    );
+    assert!(r.unwrap_err().to_string().contains("newer"));
+}
+
+#[test]
+fn parse_unknown_model_is_unsupported() {
+    assert_eq!(
+        parse_mutated(|b| b[6] = 9),
+        Err(BlobError::UnsupportedModel { found: 9 })
+    );
+}
+
+#[test]
+fn parse_bad_activation_is_rejected() {
+    assert_eq!(
+        parse_mutated(|b| b[16] = 5),
+        Err(BlobError::BadActivation { found: 5 })
+    );
+}
+
+#[test]
+fn parse_tanh_with_int8_is_rejected() {
+    assert_eq!(
+        parse_mutated(|b| b[16] = 1),
+        Err(BlobError::BadActivation { found: 1 })
+    );
+}
+
+#[test]
+fn parse_reserved_bytes_must_be_zero() {
+    assert_eq!(
+        parse_mutated(|b| b[25] = 1),
+        Err(BlobError::ReservedNonZero { offset: 25 })
+    );
+    let e = entry_of(&blob(7), SectionId::Fc1Bias);
+    assert_eq!(
+        parse_mutated(|b| b[e + 30] = 1),
+        Err(BlobError::ReservedNonZero {
+            offset: e as u32 + 30
+        })
+    );
+}
+
+#[test]
+fn parse_zero_or_huge_section_count_is_rejected() {
+    assert_eq!(
+        parse_mutated(|b| b[18..20].copy_from_slice(&[0, 0])),
+        Err(BlobError::BadSectionCount { found: 0 })
+    );
+    assert_eq!(
+        parse_mutated(|b| b[18..20].copy_from_slice(&[33, 0])),
+        Err(BlobError::BadSectionCount { found: 33 })
+    );
+}
+
+#[test]
+fn parse_flipped_bit_is_checksum_mismatch() {
+    let mut b = blob(1);
+    let n = b.len();
+    b[n - 5] ^= 0x10;
+    assert!(matches!(parse(&b), Err(BlobError::ChecksumMismatch { .. })));
+}
+
+#[test]
+fn parse_unknown_section_id_is_rejected() {
+    let e = entry_of(&blob(7), SectionId::Fc2Bias);
+    assert_eq!(
+        parse_mutated(|b| b[e..e + 2].copy_from_slice(&99u16.to_le_bytes())),
+        Err(BlobError::UnknownSection { id: 99 })
+    );
+}
+
+#[test]
+fn parse_duplicate_section_is_rejected() {
+    // Make the conv1.bias entry a second conv1.weight entry with identical metadata but its own bytes.
+    let src = blob(7);
+    let (e1, e2) = (
+        entry_of(&src, SectionId::Conv1Weight),
+        entry_of(&src, SectionId::Conv1Bias),
+    );
+    let r = parse_mutated(|b| {
+        let entry: Vec<u8> = b[e1..e1 + 20].to_vec();
+        b[e2..e2 + 20].copy_from_slice(&entry);
+        let len = SectionId::Conv1Weight.byte_len() as u32;
+        b[e2 + 24..e2 + 28].copy_from_slice(&len.to_le_bytes());
+        let off = (b.len() as u32 - len) / 16 * 16; // any in-bounds aligned place
+        b[e2 + 20..e2 + 24].copy_from_slice(&off.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::DuplicateSection {
+            section: SectionId::Conv1Weight
+        })
+    );
+}
+
+#[test]
+fn parse_incomplete_precision_is_missing_section() {
+    let mut w = lenet_core::blob::BlobWriter::new(lenet_core::blob::Activation::Relu);
+    for &s in &SectionId::F32_SET[..7] {
+        w.add_f32(s, &vec![0.0; s.elements()]).unwrap();
+    }
+    let b = w.finish().unwrap();
+    assert_eq!(
+        parse(&b),
+        Err(BlobError::MissingSection {
+            section: SectionId::Fc2Bias
+        })
+    );
+}
+
+#[test]
+fn parse_wrong_dtype_is_rejected() {
+    let e = entry_of(&blob(7), SectionId::Conv1Bias);
+    assert_eq!(
+        parse_mutated(|b| b[e + 2] = 3),
+        Err(BlobError::BadDType {
+            section: SectionId::Conv1Bias,
+            found: 3
+        })
+    );
+}
+
+#[test]
+fn parse_wrong_shape_is_rejected() {
+    let e = entry_of(&blob(7), SectionId::Fc1Weight);
+    let r = parse_mutated(|b| b[e + 4..e + 8].copy_from_slice(&250u32.to_le_bytes()));
+    assert_eq!(
+        r,
+        Err(BlobError::ShapeMismatch {
+            section: SectionId::Fc1Weight,
+            expected: [500, 2450, 0, 0],
+            found: [250, 2450, 0, 0]
+        })
+    );
+    let r = parse_mutated(|b| b[e + 3] = 3);
+    assert!(matches!(
+        r,
+        Err(BlobError::ShapeMismatch {
+            section: SectionId::Fc1Weight,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn parse_wrong_length_is_rejected() {
+    let e = entry_of(&blob(7), SectionId::Fc2Bias);
+    assert_eq!(
+        parse_mutated(|b| b[e + 24..e + 28].copy_from_slice(&36u32.to_le_bytes())),
+        Err(BlobError::LengthMismatch {
+            section: SectionId::Fc2Bias,
+            expected: 40,
+            found: 36
+        })
+    );
+}
+
+#[test]
+fn parse_section_past_end_is_out_of_bounds() {
+    let b0 = blob(7);
+    let e = entry_of(&b0, SectionId::Fc2Bias);
+    let off = (b0.len() as u32).div_ceil(16) * 16;
+    assert_eq!(
+        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        Err(BlobError::SectionOutOfBounds {
+            section: SectionId::Fc2Bias,
+            offset: off,
+            len: 40
+        })
+    );
+    // Overflowing offset + len on a 32-bit reader.
+    let r = parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&0xffff_fff0u32.to_le_bytes()));
+    assert!(matches!(r, Err(BlobError::SectionOutOfBounds { .. })));
+    // Data may not start inside the header or the section table.
+    let r = parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&32u32.to_le_bytes()));
+    assert_eq!(
+        r,
+        Err(BlobError::SectionOutOfBounds {
+            section: SectionId::Fc2Bias,
+            offset: 32,
+            len: 40
+        })
+    );
+}
+
+#[test]
+fn parse_misaligned_offset_is_rejected() {
+    let b0 = blob(7);
+    let e = entry_of(&b0, SectionId::Fc2Bias);
+    let off = data_of(&b0, SectionId::Fc2Bias) as u32 + 4;
+    assert_eq!(
+        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        Err(BlobError::Misaligned {
+            section: SectionId::Fc2Bias,
+            offset: off
+        })
+    );
+}
+
+#[test]
+fn parse_overlapping_sections_are_rejected() {
+    let b0 = blob(7);
+    let e = entry_of(&b0, SectionId::Conv2Bias);
+    let off = data_of(&b0, SectionId::Conv2Weight) as u32;
+    assert_eq!(
+        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        Err(BlobError::Overlap {
+            section: SectionId::Conv2Bias,
+            other: SectionId::Conv2Weight
+        })
+    );
+}
+
+fn set_i32(b: &mut [u8], id: SectionId, index: usize, v: i32) {
+    let at = data_of(b, id) + 4 * index;
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn parse_out_of_range_quant_params_are_rejected() {
+    use SectionId as S;
+    let bad = |id, index| Err(BlobError::BadQuantParam { section: id, index });
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Conv1Requant, 3, 0)),
+        bad(S::Conv1Requant, 3)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Conv2Requant, 3, -5)),
+        bad(S::Conv2Requant, 3)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Fc1Requant, 500 + 7, 31)),
+        bad(S::Fc1Requant, 507)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Fc2Requant, 10, -32)),
+        bad(S::Fc2Requant, 10)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::ZeroPoints, 2, 128)),
+        bad(S::ZeroPoints, 2)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::ZeroPoints, 0, 0)),
+        bad(S::ZeroPoints, 0)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Fc1BiasQ, 9, (1 << 30) + 1)),
+        bad(S::Fc1BiasQ, 9)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Scales, 1, (-1.0f32).to_bits() as i32)),
+        bad(S::Scales, 1)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Scales, 4, f32::NAN.to_bits() as i32)),
+        bad(S::Scales, 4)
+    );
+    assert_eq!(
+        parse_mutated(|b| set_i32(b, S::Scales, 3, 0)),
+        bad(S::Scales, 3)
+    );
+    let r = parse_mutated(|b| {
+        let at = data_of(b, S::Conv2WeightQ) + 11;
+        b[at] = 0x80;
+    });
+    assert_eq!(r, bad(S::Conv2WeightQ, 11));
+}
+
+#[test]
+fn error_messages_name_the_problem() {
+    let e = BlobError::SectionOutOfBounds {
+        section: SectionId::Fc1Weight,
+        offset: 16,
+        len: 9,
+    };
+    assert_eq!(
+        e.to_string(),
+        "section fc1.weight (id 5): bytes 16+9 fall outside the data area"
+    );
+    assert!(
+        BlobError::ChecksumMismatch {
+            expected: 1,
+            found: 2
+        }
+        .to_string()
+        .contains("corrupted")
+    );
+}
+
+#[test]
+fn section_sizes_match_the_network() {
+    let total: usize = SectionId::F32_SET.iter().map(|s| s.elements()).sum();
+    assert_eq!(total, shape::PARAMS);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Flipping, overwriting or truncating bytes of a valid blob (CRC repaired or not) yields an
+    /// error or a valid model, never a panic; a model that parses runs both passes.
+    #[test]
+    fn parse_never_panics_on_mutated_blobs(
+        edits in proptest::collection::vec((0usize..4096, any::<u8>()), 1..8),
+        truncate in proptest::option::of(0usize..8192),
+        repair in any::<bool>(),
+    ) {
+        let mut b = writer(5, false, true).finish().unwrap();
+        for (at, v) in edits {
+            let n = b.len();
+            b[at % n] = v;
+        }
+        if let Some(t) = truncate {
+            let n = b.len();
+            b.truncate(t.min(n));
+        }
+        if repair && b.len() >= 16 {
+            fix_crc(&mut b);
+        }
+        let a = Aligned::new(&b);
+        if let Ok(m) = Model::parse(a.bytes())
+            && let Some(q) = m.int8() {
+                let _ = q.predict(&[200; 784], &mut lenet_core::ScratchI8::new());
+            }
+    }
+
+    /// Arbitrary bytes never panic the parser.
+    #[test]
+    fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let a = Aligned::new(&bytes);
+        let _ = Model::parse(a.bytes());
+    }
+}

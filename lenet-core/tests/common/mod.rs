@@ -1,0 +1,114 @@
+//! Synthetic blobs for the core's tests.
+#![allow(dead_code)]
+
+use lenet_core::blob::{Activation, BlobWriter, CRC_START, HEADER_LEN, SectionId, crc32};
+
+/// A small deterministic pseudo-random generator (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
+    }
+    pub fn f32(&mut self, scale: f32) -> f32 {
+        (self.range(-1_000_000, 1_000_000) as f32 / 1_000_000.0) * scale
+    }
+}
+
+/// Section contents that make a plausible, valid model of both precisions.
+pub fn writer(seed: u64, f32_set: bool, int8_set: bool) -> BlobWriter {
+    let mut r = Rng(seed | 1);
+    let mut w = BlobWriter::new(Activation::Relu);
+    if f32_set {
+        for &s in &SectionId::F32_SET {
+            let fan = (s.elements() as f32).sqrt().max(1.0);
+            let data: Vec<f32> = (0..s.elements()).map(|_| r.f32(1.0 / fan)).collect();
+            w.add_f32(s, &data).unwrap();
+        }
+    }
+    if int8_set {
+        use SectionId as S;
+        for [wi, bi, ri] in [
+            [S::Conv1WeightQ, S::Conv1BiasQ, S::Conv1Requant],
+            [S::Conv2WeightQ, S::Conv2BiasQ, S::Conv2Requant],
+            [S::Fc1WeightQ, S::Fc1BiasQ, S::Fc1Requant],
+            [S::Fc2WeightQ, S::Fc2BiasQ, S::Fc2Requant],
+        ] {
+            let weights: Vec<i8> = (0..wi.elements())
+                .map(|_| r.range(-127, 127) as i8)
+                .collect();
+            w.add_i8(wi, &weights).unwrap();
+            let bias: Vec<i32> = (0..bi.elements())
+                .map(|_| r.range(-5000, 5000) as i32)
+                .collect();
+            w.add_i32(bi, &bias).unwrap();
+            let oc = bi.elements();
+            let mut rq: Vec<i32> = (0..oc)
+                .map(|_| r.range(1 << 30, i32::MAX as i64) as i32)
+                .collect();
+            rq.extend((0..oc).map(|_| r.range(-14, -9) as i32));
+            w.add_i32(ri, &rq).unwrap();
+        }
+        w.add_i32(S::ZeroPoints, &[-128, -128, -128, -128, 3])
+            .unwrap();
+        w.add_f32(S::Scales, &[1.0 / 255.0, 0.02, 0.03, 0.04, 0.1])
+            .unwrap();
+    }
+    w
+}
+
+/// A finished blob of both precisions.
+pub fn blob(seed: u64) -> Vec<u8> {
+    writer(seed, true, true).finish().unwrap()
+}
+
+/// Copies bytes into 16-byte aligned storage.
+pub struct Aligned(Vec<u128>, usize);
+
+impl Aligned {
+    pub fn new(b: &[u8]) -> Self {
+        let mut v = vec![0u128; b.len().div_ceil(16) + 1];
+        bytemuck::cast_slice_mut::<u128, u8>(&mut v)[..b.len()].copy_from_slice(b);
+        Self(v, b.len())
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u128, u8>(&self.0)[..self.1]
+    }
+    /// The same bytes starting `k` bytes past an aligned address.
+    pub fn shifted(b: &[u8], k: usize) -> (Vec<u128>, usize) {
+        let mut v = vec![0u128; (b.len() + k).div_ceil(16) + 1];
+        bytemuck::cast_slice_mut::<u128, u8>(&mut v)[k..k + b.len()].copy_from_slice(b);
+        (v, b.len())
+    }
+}
+
+/// Recomputes the header CRC after a mutation.
+pub fn fix_crc(b: &mut [u8]) {
+    let total = u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+    let total = total.min(b.len());
+    if total >= CRC_START {
+        let c = crc32(&b[CRC_START..total]);
+        b[12..16].copy_from_slice(&c.to_le_bytes());
+    }
+}
+
+/// Byte offset of the table entry of section `id`.
+pub fn entry_of(b: &[u8], id: SectionId) -> usize {
+    let count = u16::from_le_bytes([b[18], b[19]]) as usize;
+    (0..count)
+        .map(|i| HEADER_LEN + 32 * i)
+        .find(|&e| u16::from_le_bytes([b[e], b[e + 1]]) == id.id())
+        .expect("section present")
+}
+
+/// Data offset of section `id`.
+pub fn data_of(b: &[u8], id: SectionId) -> usize {
+    let e = entry_of(b, id);
+    u32::from_le_bytes(b[e + 20..e + 24].try_into().unwrap()) as usize
+}
