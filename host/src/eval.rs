@@ -1,0 +1,144 @@
+//! Accuracy, agreement and confusion matrices through `lenet-core`: the very kernels the
+//! firmware runs.
+
+use std::fmt;
+
+use lenet_core::shape::CLASSES;
+use lenet_core::{F32Model, I8Model, ScratchF32, ScratchI8, pixels_to_f32};
+
+use crate::data::Split;
+
+/// One image's result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer<T> {
+    /// Predicted digit.
+    pub digit: u8,
+    /// Logits.
+    pub logits: [T; CLASSES],
+}
+
+/// Runs `f` over every image of `split` on all cores, keeping order. `make` builds each
+/// thread's state (its scratch buffers).
+pub fn par_map<S, T: Send>(
+    split: &Split,
+    make: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &[u8; 784]) -> T + Sync,
+) -> Vec<T> {
+    let n = split.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, n.max(1));
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (make, f) = (&make, &f);
+                s.spawn(move || {
+                    let mut state = make();
+                    (t * chunk..((t + 1) * chunk).min(n))
+                        .map(|i| f(&mut state, split.image(i)))
+                        .collect::<Vec<T>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("evaluation thread"))
+            .collect()
+    })
+}
+
+/// int8 answers for every image.
+pub fn run_int8(model: &I8Model<'_>, split: &Split) -> Vec<Answer<i8>> {
+    par_map(
+        split,
+        || Box::new(ScratchI8::new()),
+        |s, px| {
+            let p = model.predict(px, s);
+            Answer {
+                digit: p.digit,
+                logits: p.logits,
+            }
+        },
+    )
+}
+
+/// f32 answers for every image.
+pub fn run_f32(model: &F32Model<'_>, split: &Split) -> Vec<Answer<f32>> {
+    par_map(
+        split,
+        || Box::new(ScratchF32::new()),
+        |s, px| {
+            let p = model.predict(&pixels_to_f32(px), s);
+            Answer {
+                digit: p.digit,
+                logits: p.logits,
+            }
+        },
+    )
+}
+
+/// Accuracy and confusion matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// `confusion[actual][predicted]`.
+    pub confusion: [[u32; CLASSES]; CLASSES],
+}
+
+impl Report {
+    /// Tallies predictions against labels.
+    pub fn new(predicted: impl IntoIterator<Item = u8>, labels: &[u8]) -> Self {
+        let mut confusion = [[0u32; CLASSES]; CLASSES];
+        for (p, &y) in predicted.into_iter().zip(labels) {
+            confusion[usize::from(y)][usize::from(p)] += 1;
+        }
+        Self { confusion }
+    }
+
+    /// Examples counted.
+    pub fn total(&self) -> u32 {
+        self.confusion.iter().flatten().sum()
+    }
+
+    /// Correct predictions.
+    pub fn correct(&self) -> u32 {
+        (0..CLASSES).map(|i| self.confusion[i][i]).sum()
+    }
+
+    /// Accuracy in percent.
+    pub fn accuracy_pct(&self) -> f64 {
+        100.0 * f64::from(self.correct()) / f64::from(self.total().max(1))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "accuracy: {:.2}% ({}/{})",
+            self.accuracy_pct(),
+            self.correct(),
+            self.total()
+        )?;
+        writeln!(f, "confusion matrix (rows: actual, columns: predicted)")?;
+        write!(f, "     ")?;
+        for p in 0..CLASSES {
+            write!(f, "{p:>6}")?;
+        }
+        writeln!(f)?;
+        for (a, row) in self.confusion.iter().enumerate() {
+            write!(f, "  {a}: ")?;
+            for v in row {
+                write!(f, "{v:>6}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Fraction (0..1) of positions where two prediction lists agree.
+pub fn agreement(a: &[u8], b: &[u8]) -> f64 {
+    let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    same as f64 / a.len().max(1) as f64
+}

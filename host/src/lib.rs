@@ -1,0 +1,12 @@
+//! Host side of lenet-rs: MNIST loading, burn training, export to the weight blob, int8
+//! quantization and evaluation through `lenet-core` (the same kernels the firmware runs).
+
+pub mod data;
+pub mod eval;
+pub mod export;
+pub mod io;
+pub mod model;
+pub mod pictures;
+pub mod quantize;
+pub mod serial;
+pub mod train;

@@ -1,0 +1,243 @@
+//! Post-training int8 quantization: calibration through `lenet-core`'s f32 pass, then the
+//! integer parameters, all rounding done by `lenet_core::quant` (the one implementation).
+
+use anyhow::{Context, Result, anyhow, bail};
+use lenet_core::blob::{Activation, BlobWriter, QUANT_POINTS, SectionId};
+use lenet_core::quant::{
+    BIAS_LIMIT, FixedMultiplier, INPUT_ZERO_POINT, WEIGHT_LIMIT, choose_activation_params,
+    quantize_multiplier, quantize_value,
+};
+use lenet_core::shape::{C1, C2, CLASSES, FC1};
+use lenet_core::{Model, ScratchF32, pixels_to_f32};
+
+use crate::data::Split;
+use crate::export::{AlignedBlob, f32_blob};
+use crate::model::FlatParams;
+
+/// Observed real range of each quantized tensor boundary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranges {
+    /// `(min, max)` of pool1, pool2, fc1 and the logits.
+    pub ranges: [(f32, f32); 4],
+    /// Images used.
+    pub images: usize,
+}
+
+/// Runs the core's f32 pass over the first `count` images of `split` and records the range of
+/// every tensor that int8 will represent.
+///
+/// # Errors
+/// If the parameters do not form a valid model.
+pub fn calibrate(params: &FlatParams, split: &Split, count: usize) -> Result<Ranges> {
+    let blob = AlignedBlob::new(&f32_blob(params)?);
+    let model = Model::parse(blob.bytes()).map_err(|e| anyhow!("internal f32 blob: {e}"))?;
+    let f = *model
+        .f32()
+        .ok_or_else(|| anyhow!("internal blob lacks the f32 model"))?;
+    let n = count.min(split.len());
+    if n == 0 {
+        bail!("calibration needs at least one image");
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(n);
+    let chunk = n.div_ceil(threads);
+    let parts: Vec<[(f32, f32); 4]> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut r = [(f32::INFINITY, f32::NEG_INFINITY); 4];
+                    let mut scratch = Box::new(ScratchF32::new());
+                    for i in t * chunk..((t + 1) * chunk).min(n) {
+                        let logits = f.forward(&pixels_to_f32(split.image(i)), &mut scratch);
+                        let tensors: [&[f32]; 4] =
+                            [scratch.pool1(), scratch.pool2(), scratch.fc1(), &logits];
+                        for (range, values) in r.iter_mut().zip(tensors) {
+                            for &v in values {
+                                range.0 = range.0.min(v);
+                                range.1 = range.1.max(v);
+                            }
+                        }
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("calibration thread"))
+            .collect()
+    });
+    let mut ranges = [(f32::INFINITY, f32::NEG_INFINITY); 4];
+    for p in parts {
+        for (r, q) in ranges.iter_mut().zip(p) {
+            r.0 = r.0.min(q.0);
+            r.1 = r.1.max(q.1);
+        }
+    }
+    Ok(Ranges { ranges, images: n })
+}
+
+/// The integer parameters of one layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantizedLayer {
+    /// Weights in `[-127, 127]`, same layout as the f32 ones.
+    pub weights: Vec<i8>,
+    /// Biases (scale `s_in · s_w`).
+    pub bias: Vec<i32>,
+    /// Requantization multipliers.
+    pub multiplier: Vec<i32>,
+    /// Requantization shifts.
+    pub shift: Vec<i32>,
+}
+
+/// The whole int8 model as the host computed it, before serialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedModel {
+    /// conv1, conv2, fc1, fc2.
+    pub layers: [QuantizedLayer; 4],
+    /// Zero points of input, pool1, pool2, fc1, logits.
+    pub zero_points: [i32; QUANT_POINTS],
+    /// Scales of the same tensors.
+    pub scales: [f32; QUANT_POINTS],
+}
+
+fn quantize_layer(
+    w: &[f32],
+    b: &[f32],
+    oc: usize,
+    s_in: f32,
+    s_out: f32,
+) -> Result<QuantizedLayer> {
+    let per = w.len() / oc;
+    let mut layer = QuantizedLayer {
+        weights: Vec::with_capacity(w.len()),
+        bias: Vec::with_capacity(oc),
+        multiplier: Vec::with_capacity(oc),
+        shift: Vec::with_capacity(oc),
+    };
+    for (o, (row, &bias)) in w.chunks_exact(per).zip(b).enumerate() {
+        let max_abs = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+        // An all-zero channel still needs a positive scale; its weights quantize to 0.
+        let s_w = if max_abs > 0.0 {
+            f64::from(max_abs) / f64::from(WEIGHT_LIMIT)
+        } else {
+            1.0
+        };
+        layer.weights.extend(
+            row.iter()
+                .map(|&v| quantize_value(f64::from(v), s_w, 0, -WEIGHT_LIMIT, WEIGHT_LIMIT) as i8),
+        );
+        let s_acc = f64::from(s_in) * s_w;
+        layer.bias.push(quantize_value(
+            f64::from(bias),
+            s_acc,
+            0,
+            -BIAS_LIMIT,
+            BIAS_LIMIT,
+        ));
+        let FixedMultiplier { multiplier, shift } = quantize_multiplier(s_acc / f64::from(s_out))
+            .with_context(|| {
+            format!(
+                "output channel {o}: scale ratio {} out of range",
+                s_acc / f64::from(s_out)
+            )
+        })?;
+        layer.multiplier.push(multiplier);
+        layer.shift.push(shift);
+    }
+    Ok(layer)
+}
+
+/// Quantizes f32 parameters with the calibrated ranges.
+///
+/// # Errors
+/// A tanh model (int8 supports ReLU only) or a scale the fixed-point format cannot express.
+pub fn quantize(params: &FlatParams, ranges: &Ranges) -> Result<QuantizedModel> {
+    if params.activation != Activation::Relu {
+        bail!("int8 export supports ReLU models only; export a tanh model with --precision f32");
+    }
+    let mut scales = [1.0f32 / 255.0; QUANT_POINTS];
+    let mut zero_points = [INPUT_ZERO_POINT; QUANT_POINTS];
+    for (i, &(lo, hi)) in ranges.ranges.iter().enumerate() {
+        let (s, zp) = choose_activation_params(lo, hi);
+        scales[i + 1] = s;
+        zero_points[i + 1] = zp;
+    }
+    let layer = |i: usize, w: &[f32], b: &[f32], oc: usize| {
+        quantize_layer(w, b, oc, scales[i], scales[i + 1])
+            .with_context(|| format!("quantizing layer {}", ["conv1", "conv2", "fc1", "fc2"][i]))
+    };
+    Ok(QuantizedModel {
+        layers: [
+            layer(0, &params.conv1_w, &params.conv1_b, C1)?,
+            layer(1, &params.conv2_w, &params.conv2_b, C2)?,
+            layer(2, &params.fc1_w, &params.fc1_b, FC1)?,
+            layer(3, &params.fc2_w, &params.fc2_b, CLASSES)?,
+        ],
+        zero_points,
+        scales,
+    })
+}
+
+/// Adds the int8 model's sections to `w`.
+///
+/// # Errors
+/// A vector of the wrong length.
+pub fn add_int8(w: &mut BlobWriter, q: &QuantizedModel) -> Result<()> {
+    use SectionId as S;
+    let ids = [
+        [S::Conv1WeightQ, S::Conv1BiasQ, S::Conv1Requant],
+        [S::Conv2WeightQ, S::Conv2BiasQ, S::Conv2Requant],
+        [S::Fc1WeightQ, S::Fc1BiasQ, S::Fc1Requant],
+        [S::Fc2WeightQ, S::Fc2BiasQ, S::Fc2Requant],
+    ];
+    for ([wi, bi, ri], layer) in ids.into_iter().zip(&q.layers) {
+        w.add_i8(wi, &layer.weights)?;
+        w.add_i32(bi, &layer.bias)?;
+        let requant: Vec<i32> = layer
+            .multiplier
+            .iter()
+            .chain(&layer.shift)
+            .copied()
+            .collect();
+        w.add_i32(ri, &requant)?;
+    }
+    w.add_i32(S::ZeroPoints, &q.zero_points)?;
+    w.add_f32(S::Scales, &q.scales)?;
+    Ok(())
+}
+
+/// Which models an exported blob carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// The integer-only model (what microcontrollers run; ~1.26 MB).
+    #[default]
+    Int8,
+    /// The float model (~5 MB).
+    F32,
+    /// Both.
+    Both,
+}
+
+/// Builds a blob with the requested precisions; int8 calibrates on the first `calibration`
+/// images of `calib`.
+///
+/// # Errors
+/// As [`calibrate`] and [`quantize`].
+pub fn build_blob(
+    params: &FlatParams,
+    precision: Precision,
+    calib: &Split,
+    calibration: usize,
+) -> Result<Vec<u8>> {
+    let mut w = BlobWriter::new(params.activation);
+    if matches!(precision, Precision::F32 | Precision::Both) {
+        crate::export::add_f32(&mut w, params)?;
+    }
+    if matches!(precision, Precision::Int8 | Precision::Both) {
+        let ranges = calibrate(params, calib, calibration)?;
+        add_int8(&mut w, &quantize(params, &ranges)?)?;
+    }
+    Ok(w.finish()?)
+}

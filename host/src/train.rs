@@ -1,0 +1,414 @@
+//! Training with burn: recipes, the loop, per-epoch evaluation, checkpoints.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::{
+    module::Module,
+    nn::loss::CrossEntropyLossConfig,
+    optim::{AdamConfig, GradientsParams, SgdConfig, momentum::MomentumConfig},
+    prelude::*,
+    store::ModuleRecord,
+    tensor::Bytes,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng, seq::SliceRandom};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Mnist, PIXELS, Split};
+use crate::model::{Act, LeNet, images_tensor, logits};
+
+/// Compute backend for burn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn-flex: the fast pure-Rust CPU backend (default).
+    #[default]
+    Flex,
+    /// burn-ndarray: the older CPU backend (needs the `ndarray` feature; much slower to train).
+    #[cfg(feature = "ndarray")]
+    Ndarray,
+    /// wgpu: Vulkan/Metal/DX12 GPUs (needs the `wgpu` feature).
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+    /// CUDA: NVIDIA GPUs (needs the `cuda` feature).
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
+impl Backend {
+    /// The burn device for this backend.
+    pub fn device(self) -> Device {
+        match self {
+            Self::Flex => Device::flex(),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            Self::Ndarray => Device::ndarray(),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => Device::wgpu(burn::tensor::DeviceKind::default()),
+            #[cfg(feature = "cuda")]
+            Self::Cuda => Device::cuda(0),
+        }
+    }
+}
+
+/// Optimizer choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Plain SGD (the tutorial's).
+    Sgd,
+    /// SGD with momentum 0.9 (no dampening, as Keras).
+    Momentum,
+    /// Adam (beta 0.9/0.999).
+    Adam,
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same rate every step.
+    Constant,
+    /// Cosine decay from the rate to 0 over all steps.
+    Cosine,
+}
+
+/// A named set of hyper-parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recipe {
+    /// Adam 1e-3, cosine decay, random shifts of up to 2 pixels: the most accurate in 20 epochs.
+    #[default]
+    Best,
+    /// The tutorial's: SGD 0.01, constant rate, no augmentation.
+    Seed,
+}
+
+/// Everything that determines a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Optimizer.
+    pub optimizer: Optimizer,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Largest random shift (pixels, each axis) applied to training images; 0 disables it.
+    pub max_shift: usize,
+    /// Hidden-layer activation.
+    pub activation: Act,
+    /// Seed of the initialisation, the shuffling and the augmentation.
+    pub seed: u64,
+    /// Train on only the first N training images.
+    pub train_limit: Option<usize>,
+    /// Evaluate on only the first N test images.
+    pub test_limit: Option<usize>,
+}
+
+impl TrainConfig {
+    /// The hyper-parameters of `recipe`.
+    pub fn recipe(recipe: Recipe) -> Self {
+        let base = Self {
+            epochs: 20,
+            batch_size: 128,
+            lr: 1e-3,
+            optimizer: Optimizer::Adam,
+            schedule: Schedule::Cosine,
+            max_shift: 2,
+            activation: Act::Relu,
+            seed: 42,
+            train_limit: None,
+            test_limit: None,
+        };
+        match recipe {
+            Recipe::Best => base,
+            Recipe::Seed => Self {
+                lr: 0.01,
+                optimizer: Optimizer::Sgd,
+                schedule: Schedule::Constant,
+                max_shift: 0,
+                ..base
+            },
+        }
+    }
+}
+
+/// What one epoch achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy (on augmented batches, during the epoch), 0..1.
+    pub train_acc: f64,
+    /// Test accuracy after the epoch, 0..1.
+    pub test_acc: f64,
+    /// Wall seconds of the training part of the epoch.
+    pub seconds: f64,
+}
+
+/// How much the run prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Nothing (tests).
+    Quiet,
+    /// Progress bars on a terminal, plain log lines otherwise.
+    Normal,
+}
+
+fn shifted(src: &[u8; PIXELS], dx: isize, dy: isize, out: &mut [u8]) {
+    for y in 0..28isize {
+        for x in 0..28isize {
+            let (sx, sy) = (x - dx, y - dy);
+            let v = if (0..28).contains(&sx) && (0..28).contains(&sy) {
+                src[(sy * 28 + sx) as usize]
+            } else {
+                0
+            };
+            out[(y * 28 + x) as usize] = v;
+        }
+    }
+}
+
+fn optimizer(cfg: &TrainConfig) -> burn::optim::ModuleOptimizer {
+    match cfg.optimizer {
+        Optimizer::Sgd => SgdConfig::new().init(),
+        Optimizer::Momentum => SgdConfig::new()
+            .with_momentum(Some(
+                MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+            ))
+            .init(),
+        Optimizer::Adam => AdamConfig::new().init(),
+    }
+}
+
+fn lr_at(cfg: &TrainConfig, step: usize, total: usize) -> f64 {
+    match cfg.schedule {
+        Schedule::Constant => cfg.lr,
+        Schedule::Cosine => {
+            let t = step as f64 / total.max(1) as f64;
+            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+        }
+    }
+}
+
+/// Test accuracy (0..1) of `model` on `split`.
+pub fn accuracy(model: &LeNet, split: &Split, device: &Device) -> f64 {
+    if split.is_empty() {
+        return 0.0;
+    }
+    let l = logits(model, &split.images, device);
+    let correct = l
+        .iter()
+        .zip(&split.labels)
+        .filter(|&(l, &y)| lenet_core::kernels::act::argmax_f32(&l[..]) == usize::from(y))
+        .count();
+    correct as f64 / split.len() as f64
+}
+
+/// Trains a fresh network on `data` and returns it (without autodiff) and the per-epoch stats.
+///
+/// The same config, data and backend give bit-identical weights.
+///
+/// # Errors
+/// If the config is unusable (zero batch size or epochs).
+pub fn train(
+    cfg: &TrainConfig,
+    data: &Mnist,
+    device: &Device,
+    verbosity: Verbosity,
+) -> Result<(LeNet, Vec<EpochStats>)> {
+    if cfg.batch_size == 0 || cfg.epochs == 0 {
+        bail!("--batch-size and --epochs must be at least 1");
+    }
+    let train = match cfg.train_limit {
+        Some(n) => data.train.take(n),
+        None => data.train.clone(),
+    };
+    let test = match cfg.test_limit {
+        Some(n) => data.test.take(n),
+        None => data.test.clone(),
+    };
+    device.seed(cfg.seed);
+    let ad = device.clone().autodiff();
+    let mut model = LeNet::new(cfg.activation, &ad);
+    let mut optim = optimizer(cfg);
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let steps_per_epoch = train.len().div_ceil(cfg.batch_size);
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let tty = std::io::stdout().is_terminal();
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut batch = vec![0u8; cfg.batch_size * PIXELS];
+    let started = Instant::now();
+
+    for epoch in 1..=cfg.epochs {
+        order.shuffle(&mut rng);
+        let bar = (verbosity == Verbosity::Normal && tty).then(|| {
+            let bar = ProgressBar::new(steps_per_epoch as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix:>2} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
+            bar
+        });
+        let t0 = Instant::now();
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for (step, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let n = idx.len();
+            for (slot, &i) in batch.chunks_exact_mut(PIXELS).zip(idx) {
+                let (dx, dy) = if cfg.max_shift > 0 {
+                    let s = cfg.max_shift as i32;
+                    (
+                        rng.random_range(-s..=s) as isize,
+                        rng.random_range(-s..=s) as isize,
+                    )
+                } else {
+                    (0, 0)
+                };
+                shifted(train.image(i), dx, dy, slot);
+            }
+            let x = images_tensor(&batch[..n * PIXELS], &ad);
+            let labels: Vec<i64> = idx.iter().map(|&i| i64::from(train.labels[i])).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &ad);
+            let out = model.forward(x);
+            let loss = loss_fn.forward(out.clone(), y.clone());
+            let hits = out
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(y)
+                .int()
+                .sum()
+                .into_scalar::<i64>();
+            let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let lr = lr_at(cfg, (epoch - 1) * steps_per_epoch + step, total_steps);
+            model = optim.step(lr, model, grads);
+            loss_sum += loss_value * n as f64;
+            correct += hits as usize;
+            seen += n;
+            let (mean_loss, acc) = (loss_sum / seen as f64, correct as f64 / seen as f64);
+            if let Some(bar) = &bar {
+                bar.set_message(format!("loss {mean_loss:.4} acc {:.2}%", acc * 100.0));
+                bar.inc(1);
+            } else if verbosity == Verbosity::Normal
+                && (step + 1) % (steps_per_epoch / 5).max(1) == 0
+                && step + 1 != steps_per_epoch
+            {
+                println!(
+                    "epoch {epoch}/{} step {}/{steps_per_epoch}: loss {mean_loss:.4} acc {:.2}%",
+                    cfg.epochs,
+                    step + 1,
+                    acc * 100.0
+                );
+            }
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let test_acc = accuracy(&model.valid(), &test, device);
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: correct as f64 / seen.max(1) as f64,
+            test_acc,
+            seconds,
+        };
+        if verbosity == Verbosity::Normal {
+            println!(
+                "epoch {epoch:>2}/{}: loss {:.4}  train acc {:.2}%  test acc {:.2}%  ({seconds:.1} s)",
+                cfg.epochs,
+                stats.train_loss,
+                stats.train_acc * 100.0,
+                stats.test_acc * 100.0
+            );
+        }
+        history.push(stats);
+    }
+    if verbosity == Verbosity::Normal {
+        let wall = started.elapsed().as_secs_f64();
+        let last = history.last().map_or(0.0, |s| s.test_acc);
+        println!(
+            "trained {} epochs in {:.1} s ({:.1} s per epoch); final test accuracy {:.2}%",
+            cfg.epochs,
+            wall,
+            wall / cfg.epochs as f64,
+            last * 100.0
+        );
+    }
+    Ok((model.valid(), history))
+}
+
+/// Metadata stored beside a checkpoint (`<checkpoint>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// The configuration that trained the weights.
+    pub config: TrainConfig,
+    /// Per-epoch statistics.
+    pub history: Vec<EpochStats>,
+    /// The backend that trained it.
+    pub backend: Backend,
+}
+
+fn meta_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".json");
+    PathBuf::from(p)
+}
+
+/// Saves `model` as a burnpack checkpoint at `path` and its metadata at `path.json`, atomically.
+///
+/// # Errors
+/// Serialisation or I/O failures.
+pub fn save_checkpoint(model: &LeNet, meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .context("serialising the checkpoint")?;
+    crate::io::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    let json = serde_json::to_vec_pretty(meta)?;
+    let mp = meta_path(path);
+    crate::io::write_atomic(&mp, &json).with_context(|| format!("writing {}", mp.display()))?;
+    Ok(())
+}
+
+/// Loads a checkpoint written by [`save_checkpoint`]. The activation comes from the metadata
+/// file when present, else from `fallback`.
+///
+/// # Errors
+/// A missing or unreadable file, or one that does not hold this network.
+pub fn load_checkpoint(
+    path: &Path,
+    fallback: Act,
+    device: &Device,
+) -> Result<(LeNet, Option<CheckpointMeta>)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading checkpoint {}", path.display()))?;
+    let meta: Option<CheckpointMeta> = match std::fs::read(meta_path(path)) {
+        Ok(j) => Some(serde_json::from_slice(&j).context("parsing checkpoint metadata")?),
+        Err(_) => None,
+    };
+    let act = meta.as_ref().map_or(fallback, |m| m.config.activation);
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .with_context(|| format!("{} is not a burnpack checkpoint", path.display()))?;
+    let model = LeNet::new(act, device)
+        .try_load_record(record)
+        .with_context(|| format!("{} does not hold this network's weights", path.display()))?;
+    Ok((model, meta))
+}

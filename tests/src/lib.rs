@@ -1,0 +1,1 @@
+//! Cross-crate parity tests live in `tests/`.
