@@ -1,0 +1,58 @@
+//! The weight blob and golden vectors embedded at build time.
+//!
+//! `build.rs` resolves `LENET_BLOB` (default `../tests/fixtures/lenet-int8.blob`) and
+//! `LENET_GOLDEN` (default `../tests/fixtures/golden.bin`); a rebuild follows any change of either
+//! variable or file.
+
+use lenet_core::{BlobError, I8Model, Model};
+
+use crate::golden::{Golden, GoldenError};
+
+/// Keeps the blob 16-byte aligned in flash, so `f32`/`i32` sections are viewed in place.
+#[repr(C, align(16))]
+struct Aligned<T: ?Sized>(T);
+
+/// Bytes of the embedded blob.
+pub const WEIGHTS_LEN: usize = include_bytes!(env!("LENET_BLOB_PATH")).len();
+
+/// A named static (not an anonymous constant), so that size tools can attribute flash to it.
+static WEIGHTS: Aligned<[u8; WEIGHTS_LEN]> = Aligned(*include_bytes!(env!("LENET_BLOB_PATH")));
+
+static GOLDEN: [u8; include_bytes!(env!("LENET_GOLDEN_PATH")).len()] =
+    *include_bytes!(env!("LENET_GOLDEN_PATH"));
+
+/// The embedded weight blob.
+pub fn weights() -> &'static [u8] {
+    &WEIGHTS.0
+}
+
+/// The embedded golden vectors.
+pub fn golden_bytes() -> &'static [u8] {
+    &GOLDEN
+}
+
+/// Why the embedded blob cannot drive the int8 firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum ModelError {
+    /// The blob was rejected by the parser.
+    Blob(BlobError),
+    /// The blob is valid but carries only the f32 model.
+    NoInt8Model,
+}
+
+/// Parses the embedded blob and returns its int8 model.
+///
+/// # Errors
+/// [`ModelError`] when the blob is malformed or has no int8 model.
+pub fn int8_model() -> Result<I8Model<'static>, ModelError> {
+    let model = Model::parse(weights()).map_err(ModelError::Blob)?;
+    model.int8().copied().ok_or(ModelError::NoInt8Model)
+}
+
+/// Parses the embedded golden vectors.
+///
+/// # Errors
+/// [`GoldenError`] when the file is empty or not a whole number of records.
+pub fn golden() -> Result<Golden<'static>, GoldenError> {
+    Golden::parse(&GOLDEN)
+}

@@ -1,0 +1,84 @@
+//! Self-test: classifies every embedded golden image, compares the int8 logits bit for bit,
+//! prints the instruction count of one inference and the RAM use, and exits 0 only if all
+//! matched.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use lenet_core::ScratchI8;
+use lenet_firmware::board::{self, Board};
+use lenet_firmware::{InferenceMeter, assets, exit, exit_code, ram, selftest};
+
+#[entry]
+fn main() -> ! {
+    let mut board = Board::take();
+    defmt::info!("lenet self-test on {=str}", board::NAME);
+
+    let model = match assets::int8_model() {
+        Ok(model) => model,
+        Err(assets::ModelError::Blob(e)) => {
+            defmt::error!("blob: {}", e);
+            exit(exit_code::BAD_BLOB)
+        }
+        Err(e) => {
+            defmt::error!("blob: {}", e);
+            exit(exit_code::BAD_BLOB)
+        }
+    };
+    let golden = match assets::golden() {
+        Ok(golden) => golden,
+        Err(e) => {
+            defmt::error!("golden: {}", e);
+            exit(exit_code::BAD_GOLDEN)
+        }
+    };
+    defmt::info!(
+        "blob {=usize} bytes, {=usize} golden vectors",
+        assets::weights().len(),
+        golden.len()
+    );
+
+    let scratch = cortex_m::singleton!(: ScratchI8 = ScratchI8::new());
+    let scratch = defmt::unwrap!(scratch);
+    let report = selftest::run(&model, &golden, scratch, &mut board.meter, &mut board.led);
+
+    let unit = <board::Meter as InferenceMeter>::UNIT;
+    defmt::info!("{=str} per inference: {=u32}", unit, report.first);
+    defmt::info!(
+        "range over {=usize} images: {=u32} .. {=u32} {=str}",
+        report.total,
+        report.min,
+        report.max,
+        unit
+    );
+    let ram = ram::usage();
+    defmt::info!(
+        "static RAM: {=u32} bytes (.data {=u32}, .bss {=u32}, .uninit {=u32})",
+        ram.statics(),
+        ram.data,
+        ram.bss,
+        ram.uninit
+    );
+    defmt::info!(
+        "peak stack: {=u32} bytes (of {=u32})",
+        ram.peak_stack,
+        ram.stack_region
+    );
+
+    if report.passed() {
+        defmt::info!(
+            "PASS: {=usize}/{=usize} golden vectors bit-exact",
+            report.passed,
+            report.total
+        );
+        exit(exit_code::SUCCESS)
+    } else {
+        defmt::error!(
+            "FAIL: {=usize}/{=usize} golden vectors bit-exact; first mismatches at {}",
+            report.passed,
+            report.total,
+            report.failures.as_slice()
+        );
+        exit(exit_code::MISMATCH)
+    }
+}
