@@ -68,8 +68,19 @@ enum Command {
         /// Evaluate only the first N test images.
         #[arg(long)]
         limit: Option<usize>,
+        /// Also draw the confusion matrix into this PNG.
+        #[arg(long)]
+        confusion_png: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Draw the training curve of a checkpoint (from its `.json` history) into a PNG.
+    Curve {
+        /// The checkpoint (its `<path>.json` holds the history).
+        checkpoint: PathBuf,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Classify random test digits and show them.
     Predict {
@@ -218,8 +229,15 @@ fn main() -> Result<()> {
         Command::Eval {
             source,
             limit,
+            confusion_png,
             data,
-        } => cmd_eval(&source, limit, &data.data_dir),
+        } => cmd_eval(&source, limit, confusion_png.as_deref(), &data.data_dir),
+        Command::Curve { checkpoint, out } => {
+            let meta = train::load_meta(&checkpoint)?;
+            pictures::training_curve(&meta.history, &out)?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Predict {
             source,
             count,
@@ -323,6 +341,9 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             };
             train::save_checkpoint(&model, &meta, path)?;
             println!("saved checkpoint {}", path.display());
+            let curve = path.with_extension("curve.png");
+            pictures::training_curve(&meta.history, &curve)?;
+            println!("wrote training curve {}", curve.display());
         }
         model
     };
@@ -376,66 +397,43 @@ fn export_blob(
     );
     let blob = AlignedBlob::new(&bytes);
     let m = Model::parse(blob.bytes()).map_err(|e| anyhow!("exported blob does not parse: {e}"))?;
-    report_blob(&m, test, None)
+    report_blob(&m, test, None).map(|_| ())
 }
 
-/// Prints accuracy of each model in the blob and, with both, their agreement.
-fn report_blob(m: &Model<'_>, test: &Split, only: Option<EvalPrecision>) -> Result<()> {
-    let want = |p| only.is_none_or(|o| o == p);
-    let f32_answers = match m.f32() {
-        Some(f) if want(EvalPrecision::F32) || only.is_none() => Some(eval::run_f32(f, test)),
-        _ => None,
+/// Prints the accuracy and confusion matrix of the chosen model of a blob (default: int8 when
+/// present) and, when the blob carries both models, the other's accuracy and their agreement.
+fn report_blob(m: &Model<'_>, test: &Split, only: Option<EvalPrecision>) -> Result<Report> {
+    let chosen = match only {
+        Some(p) => p,
+        None if m.int8().is_some() => EvalPrecision::Int8,
+        None => EvalPrecision::F32,
     };
-    let i8_answers = match m.int8() {
-        Some(q) if want(EvalPrecision::Int8) => Some(eval::run_int8(q, test)),
-        _ => None,
+    let f32_digits: Option<Vec<u8>> = m
+        .f32()
+        .map(|f| eval::run_f32(f, test).iter().map(|a| a.digit).collect());
+    let i8_digits: Option<Vec<u8>> = m
+        .int8()
+        .map(|q| eval::run_int8(q, test).iter().map(|a| a.digit).collect());
+    let (name, main) = match chosen {
+        EvalPrecision::Int8 => ("int8", i8_digits.as_ref()),
+        EvalPrecision::F32 => ("f32", f32_digits.as_ref()),
     };
-    if f32_answers.is_none() && i8_answers.is_none() {
-        bail!("the blob does not carry the requested model");
-    }
-    let show_matrix = only.is_some() || f32_answers.is_none() || i8_answers.is_none();
-    for (name, digits) in [
-        (
-            "f32",
-            f32_answers
-                .as_ref()
-                .map(|a| a.iter().map(|x| x.digit).collect::<Vec<_>>()),
-        ),
-        (
-            "int8",
-            i8_answers
-                .as_ref()
-                .map(|a| a.iter().map(|x| x.digit).collect::<Vec<_>>()),
-        ),
-    ] {
-        if let Some(d) = digits {
-            let r = Report::new(d.iter().copied(), &test.labels);
-            if show_matrix || name == "int8" {
-                print!("lenet-core {name} on {} test images: {r}", test.len());
-            } else {
-                println!(
-                    "lenet-core {name} on {} test images: accuracy {:.2}%",
-                    test.len(),
-                    r.accuracy_pct()
-                );
-            }
-        }
-    }
-    if let (Some(f), Some(q)) = (&f32_answers, &i8_answers) {
-        let a: Vec<u8> = f.iter().map(|x| x.digit).collect();
-        let b: Vec<u8> = q.iter().map(|x| x.digit).collect();
-        let agree = eval::agreement(&a, &b);
-        let rf = Report::new(a, &test.labels).accuracy_pct();
-        let rq = Report::new(b, &test.labels).accuracy_pct();
+    let main = main.with_context(|| format!("the blob does not carry the {name} model"))?;
+    let report = Report::new(main.iter().copied(), &test.labels);
+    print!("lenet-core {name} on {} test images: {report}", test.len());
+    if let (Some(a), Some(b)) = (&f32_digits, &i8_digits) {
+        let agree = eval::agreement(a, b);
+        let rf = Report::new(a.iter().copied(), &test.labels).accuracy_pct();
+        let rq = Report::new(b.iter().copied(), &test.labels).accuracy_pct();
         println!(
-            "f32 {rf:.2}%  int8 {rq:.2}%  (delta {:+.2} pp)  f32/int8 agreement {:.2}% ({} of {} differ)",
+            "f32 {rf:.2}%  int8 {rq:.2}%  (int8 - f32: {:+.2} pp)  f32/int8 agreement {:.2}% ({} of {} differ)",
             rq - rf,
             agree * 100.0,
-            ((1.0 - agree) * test.len() as f64).round(),
+            a.iter().zip(b).filter(|(x, y)| x != y).count(),
             test.len()
         );
     }
-    Ok(())
+    Ok(report)
 }
 
 fn limited(split: Split, limit: Option<usize>) -> Split {
@@ -445,13 +443,27 @@ fn limited(split: Split, limit: Option<usize>) -> Split {
     }
 }
 
-fn cmd_eval(source: &ModelSource, limit: Option<usize>, dir: &Path) -> Result<()> {
+fn cmd_eval(
+    source: &ModelSource,
+    limit: Option<usize>,
+    png: Option<&Path>,
+    dir: &Path,
+) -> Result<()> {
     let test = limited(data::load_test(dir)?, limit);
     if let Some(path) = &source.weights {
         let blob = export::read_blob(path)?;
         let m = Model::parse(blob.bytes()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         let t = Instant::now();
-        report_blob(&m, &test, source.precision)?;
+        let report = report_blob(&m, &test, source.precision)?;
+        if let Some(png) = png {
+            let title = format!(
+                "confusion matrix, {} test images, accuracy {:.2}%",
+                test.len(),
+                report.accuracy_pct()
+            );
+            pictures::confusion_matrix(&report, &title, png)?;
+            println!("wrote {}", png.display());
+        }
         println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
         Ok(())
     } else if let Some(path) = &source.load_model {

@@ -388,6 +388,16 @@ pub fn save_checkpoint(model: &LeNet, meta: &CheckpointMeta, path: &Path) -> Res
     Ok(())
 }
 
+/// Reads the metadata (`<checkpoint>.json`) of a checkpoint.
+///
+/// # Errors
+/// A missing or malformed metadata file.
+pub fn load_meta(path: &Path) -> Result<CheckpointMeta> {
+    let mp = meta_path(path);
+    let j = std::fs::read(&mp).with_context(|| format!("reading {}", mp.display()))?;
+    serde_json::from_slice(&j).with_context(|| format!("parsing {}", mp.display()))
+}
+
 /// Loads a checkpoint written by [`save_checkpoint`]. The activation comes from the metadata
 /// file when present, else from `fallback`.
 ///

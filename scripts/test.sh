@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the host workspace (lenet-core, host, parity tests on real MNIST)
+# and the firmware under QEMU (self-test with golden vectors, serial classification, garbage
+# resilience, no-float check, real-board build). Needs MNIST (MNIST_DIR, or data/mnist, or a
+# network connection) and the tools from firmware/scripts/setup.sh.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+if [ -n "${MNIST_DIR:-}" ]; then
+    MNIST_DIR=$(realpath "$MNIST_DIR")
+    export MNIST_DIR
+fi
+step() { printf '\n==== %s\n' "$*"; }
+
+step "host workspace: cargo test --workspace"
+cargo test --workspace
+
+step "firmware: QEMU self-test, board build, no-float check, garbage resilience, footprint"
+firmware/scripts/test.sh
+
+step "firmware: 100 test images classified over the emulated UART, compared with lenet-core"
+cargo build -p host
+firmware/scripts/serial-test.sh target/debug/host 100
