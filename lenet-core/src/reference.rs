@@ -87,3 +87,80 @@ pub fn dense_i8_ref(
         out[o] = requantize_to_i8(acc, multiplier[o], shift[o], out_zp, act_min, act_max);
     }
 }
+
+/// Plain f32 convolution (5x5, stride 1, padding 2) then activation, full resolution: each
+/// output is `act((Σ_{ic,ky,kx ascending, in-bounds} w·x) + bias)` with the sum started at 0.0.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_f32_ref(
+    input: &[f32],
+    ic: usize,
+    h: usize,
+    w: usize,
+    weights: &[f32],
+    bias: &[f32],
+    act: crate::blob::Activation,
+    out: &mut [f32],
+) {
+    for oc in 0..bias.len() {
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = 0.0f32;
+                for c in 0..ic {
+                    for ky in 0..K {
+                        for kx in 0..K {
+                            let iy = y as isize + ky as isize - PAD as isize;
+                            let ix = x as isize + kx as isize - PAD as isize;
+                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                continue;
+                            }
+                            acc += weights[((oc * ic + c) * K + ky) * K + kx]
+                                * input[(c * h + iy as usize) * w + ix as usize];
+                        }
+                    }
+                }
+                out[(oc * h + y) * w + x] = crate::kernels::act::activate_f32(act, acc + bias[oc]);
+            }
+        }
+    }
+}
+
+/// Plain 2x2/2 max-pool of a CHW `[c][h][w]` f32 map (window order (0,0), (0,1), (1,0), (1,1),
+/// keeping the first of equal values).
+pub fn max_pool2_f32_ref(input: &[f32], c: usize, h: usize, w: usize, out: &mut [f32]) {
+    for ch in 0..c {
+        for y in 0..h / 2 {
+            for x in 0..w / 2 {
+                let mut best = f32::NEG_INFINITY;
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let v = input[(ch * h + 2 * y + dy) * w + 2 * x + dx];
+                    if v > best {
+                        best = v;
+                    }
+                }
+                out[(ch * (h / 2) + y) * (w / 2) + x] = best;
+            }
+        }
+    }
+}
+
+/// Plain f32 dense layer with `[out][in]` weights: `act(Σ_i ascending w·x + bias)`.
+pub fn dense_f32_ref(
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    act: Option<crate::blob::Activation>,
+    out: &mut [f32],
+) {
+    let n = input.len();
+    for o in 0..bias.len() {
+        let mut acc = 0.0f32;
+        for i in 0..n {
+            acc += weights[o * n + i] * input[i];
+        }
+        let v = acc + bias[o];
+        out[o] = match act {
+            Some(a) => crate::kernels::act::activate_f32(a, v),
+            None => v,
+        };
+    }
+}

@@ -149,3 +149,76 @@ proptest! {
         dense_case::<2450, 500, 1_225_000>(seed, true, false);
     }
 }
+
+fn f32_vec(r: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| r.f32(scale)).collect()
+}
+
+fn conv_f32_case<const IC: usize, const OC: usize, const H: usize, const IN: usize, const WN: usize, const OUT: usize>(
+    seed: u64,
+    act: lenet_core::blob::Activation,
+) {
+    use lenet_core::kernels::conv::conv2d_act_pool_f32;
+    use lenet_core::reference::{conv2d_f32_ref, max_pool2_f32_ref};
+    let mut r = Rng(seed | 1);
+    let input = f32_vec(&mut r, IN, 1.0);
+    let weights = f32_vec(&mut r, WN, 0.3);
+    let bias = f32_vec(&mut r, OC, 0.5);
+    let mut fused = [0f32; OUT];
+    conv2d_act_pool_f32::<IC, OC, H, H, IN, WN, OUT>(
+        input.as_slice().try_into().unwrap(),
+        weights.as_slice().try_into().unwrap(),
+        bias.as_slice().try_into().unwrap(),
+        act,
+        &mut fused,
+    );
+    let mut full = vec![0f32; OC * H * H];
+    conv2d_f32_ref(&input, IC, H, H, &weights, &bias, act, &mut full);
+    let mut pooled = vec![0f32; OUT];
+    max_pool2_f32_ref(&full, OC, H, H, &mut pooled);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fused), bits(&pooled), "seed {seed}");
+}
+
+fn dense_f32_case<const IN: usize, const OUT: usize, const WN: usize>(seed: u64, act: Option<lenet_core::blob::Activation>) {
+    use lenet_core::kernels::dense::dense_f32;
+    use lenet_core::reference::dense_f32_ref;
+    let mut r = Rng(seed | 1);
+    let input = f32_vec(&mut r, IN, 1.0);
+    let weights = f32_vec(&mut r, WN, 0.1);
+    let bias = f32_vec(&mut r, OUT, 0.5);
+    let mut fast = [0f32; OUT];
+    dense_f32::<IN, OUT, WN>(
+        input.as_slice().try_into().unwrap(),
+        weights.as_slice().try_into().unwrap(),
+        bias.as_slice().try_into().unwrap(),
+        act,
+        &mut fast,
+    );
+    let mut slow = vec![0f32; OUT];
+    dense_f32_ref(&input, &weights, &bias, act, &mut slow);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fast), bits(&slow), "seed {seed}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The f32 kernels keep the documented summation order: bit-identical to the reference.
+    #[test]
+    fn conv_f32_matches_reference_bit_for_bit(seed in any::<u64>(), tanh in any::<bool>()) {
+        use lenet_core::blob::Activation;
+        let act = if tanh { Activation::Tanh } else { Activation::Relu };
+        conv_f32_case::<3, 4, 6, { 3 * 36 }, { 4 * 3 * 25 }, { 4 * 9 }>(seed, act);
+        conv_f32_case::<1, 20, 28, 784, 500, 3920>(seed, act);
+        conv_f32_case::<20, 50, 14, 3920, 25000, 2450>(seed, act);
+    }
+
+    #[test]
+    fn dense_f32_matches_reference_bit_for_bit(seed in any::<u64>()) {
+        use lenet_core::blob::Activation;
+        dense_f32_case::<37, 7, { 37 * 7 }>(seed, Some(Activation::Relu));
+        dense_f32_case::<2450, 500, 1_225_000>(seed, Some(Activation::Tanh));
+        dense_f32_case::<500, 10, 5000>(seed, None);
+    }
+}

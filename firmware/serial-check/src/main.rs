@@ -25,8 +25,9 @@ use lenet_core::shape::{CLASSES, IN_LEN};
 use serial::SerialClient;
 
 const RECORD_LEN: usize = IN_LEN + 2 + CLASSES;
-/// Longer than the firmware's 200 ms frame timeout, with room for QEMU.
-const QUIET: Duration = Duration::from_millis(1500);
+/// Longer than the firmware's 200 ms frame timeout (200 M emulated instructions under
+/// `-icount`), with room for QEMU on a loaded machine.
+const QUIET: Duration = Duration::from_millis(5000);
 
 struct Golden {
     pixels: [u8; IN_LEN],
