@@ -154,7 +154,14 @@ fn f32_vec(r: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| r.f32(scale)).collect()
 }
 
-fn conv_f32_case<const IC: usize, const OC: usize, const H: usize, const IN: usize, const WN: usize, const OUT: usize>(
+fn conv_f32_case<
+    const IC: usize,
+    const OC: usize,
+    const H: usize,
+    const IN: usize,
+    const WN: usize,
+    const OUT: usize,
+>(
     seed: u64,
     act: lenet_core::blob::Activation,
 ) {
@@ -180,7 +187,10 @@ fn conv_f32_case<const IC: usize, const OC: usize, const H: usize, const IN: usi
     assert_eq!(bits(&fused), bits(&pooled), "seed {seed}");
 }
 
-fn dense_f32_case<const IN: usize, const OUT: usize, const WN: usize>(seed: u64, act: Option<lenet_core::blob::Activation>) {
+fn dense_f32_case<const IN: usize, const OUT: usize, const WN: usize>(
+    seed: u64,
+    act: Option<lenet_core::blob::Activation>,
+) {
     use lenet_core::kernels::dense::dense_f32;
     use lenet_core::reference::dense_f32_ref;
     let mut r = Rng(seed | 1);
