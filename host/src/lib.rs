@@ -7,6 +7,7 @@ pub mod export;
 pub mod io;
 pub mod model;
 pub mod pictures;
+pub mod preprocess;
 pub mod quantize;
 pub mod serial;
 pub mod train;

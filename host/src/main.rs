@@ -10,10 +10,9 @@ use host::eval::{self, Report};
 use host::export::{self, AlignedBlob};
 use host::model::{Act, FlatParams, LeNet};
 use host::pictures;
+use host::preprocess;
 use host::quantize::{self, Precision};
-use host::train::{
-    self, Backend, CheckpointMeta, Optimizer, Recipe, Schedule, TrainConfig, Verbosity,
-};
+use host::train::{self, Backend, Optimizer, Recipe, Schedule, TrainConfig, Verbosity};
 use lenet_core::Model;
 use rand::{SeedableRng, seq::index::sample};
 
@@ -82,10 +81,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Classify random test digits and show them.
+    /// Classify random test digits and show them, or classify your own pictures (`--image`).
     Predict {
         #[command(flatten)]
         source: ModelSource,
+        /// Classify these pictures (PNG or JPEG, any size, dark on light or light on dark)
+        /// instead of test digits.
+        #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["seed", "montage"])]
+        image: Vec<PathBuf>,
+        /// With `--image`: also draw the 28x28 digit the network sees.
+        #[arg(long, requires = "image")]
+        show: bool,
         /// How many digits.
         #[arg(long, default_value_t = 8)]
         count: usize,
@@ -198,9 +204,13 @@ struct TrainArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
-    /// Save the trained model as a burn checkpoint here (plus `<path>.json` metadata).
-    #[arg(long)]
-    save_model: Option<PathBuf>,
+    /// Checkpoint path: a burn record written at the end of every epoch (plus `<path>.json`
+    /// metadata, `<path>.state` for --resume and `<path>.curve.png`), each atomically.
+    #[arg(long, default_value = "checkpoints/lenet.bpk")]
+    save_model: PathBuf,
+    /// Continue an interrupted run from its last saved epoch (same flags as the original run).
+    #[arg(long, conflicts_with = "load_model")]
+    resume: bool,
     /// Load this checkpoint instead of training.
     #[arg(long)]
     load_model: Option<PathBuf>,
@@ -240,12 +250,19 @@ fn main() -> Result<()> {
         }
         Command::Predict {
             source,
+            image,
+            show,
+            ..
+        } if !image.is_empty() => cmd_predict_images(&source, &image, show),
+        Command::Predict {
+            source,
             count,
             seed,
             montage,
             cols,
             no_ascii,
             data,
+            ..
         } => cmd_predict(
             &source,
             count,
@@ -332,22 +349,40 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             cfg.seed,
             a.backend
         );
-        let (model, history) = train::train(&cfg, &mnist, &device, Verbosity::Normal)?;
-        if let Some(path) = &a.save_model {
-            let meta = CheckpointMeta {
-                config: cfg.clone(),
-                history,
-                backend: a.backend,
-            };
-            train::save_checkpoint(&model, &meta, path)?;
-            println!("saved checkpoint {}", path.display());
-            let curve = path.with_extension("curve.png");
-            pictures::training_curve(&meta.history, &curve)?;
-            println!("wrote training curve {}", curve.display());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            let stop = stop.clone();
+            // A second Ctrl-C ends the process at once.
+            ctrlc::set_handler(move || {
+                if stop.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!("\nstopping after this step (Ctrl-C again to quit now)");
+            })
+            .context("installing the Ctrl-C handler")?;
         }
+        let opts = train::TrainOptions {
+            verbosity: Verbosity::Normal,
+            checkpoint: Some(&a.save_model),
+            resume: a.resume,
+            stop: Some(&stop),
+            backend: a.backend,
+        };
+        let (model, history) = match train::train_with(&cfg, &mnist, &device, &opts) {
+            Ok(r) => r,
+            Err(e) if e.is::<train::Interrupted>() => {
+                eprintln!("{e}: {}", a.save_model.display());
+                std::process::exit(130);
+            }
+            Err(e) => return Err(e),
+        };
+        println!("saved checkpoint {}", a.save_model.display());
+        let curve = a.save_model.with_extension("curve.png");
+        pictures::training_curve(&history, &curve)?;
+        println!("wrote training curve {}", curve.display());
         model
     };
-    if a.load_model.is_some() || a.save_model.is_none() {
+    if a.load_model.is_some() {
         let test = match cfg.test_limit {
             Some(n) => mnist.test.take(n),
             None => mnist.test.clone(),
@@ -579,6 +614,53 @@ fn cmd_predict(
             .collect();
         pictures::save_png(&pictures::montage_image(&cells, cols)?, path)?;
         println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Classifies pictures given on the command line: each goes through
+/// [`host::preprocess::load_digit`], then the model, and gets its digit and top-3 probabilities.
+fn cmd_predict_images(source: &ModelSource, files: &[PathBuf], show: bool) -> Result<()> {
+    let mut digits = Split::default();
+    let mut read = Vec::new();
+    for path in files {
+        match preprocess::load_digit(path) {
+            Ok(pixels) => {
+                digits.images.extend_from_slice(&pixels);
+                // The label is unknown; `predictions` reads only the pixels.
+                digits.labels.push(0);
+                read.push(path);
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    let preds = if digits.is_empty() {
+        Vec::new()
+    } else {
+        predictions(source, &digits)?
+    };
+    for (i, (path, (digit, probs))) in read.iter().zip(preds).enumerate() {
+        if show {
+            print!("{}", pictures::ascii(digits.image(i)));
+        }
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let top: Vec<String> = order[..3]
+            .iter()
+            .map(|&d| format!("{d} {:.1}%", probs[d] * 100.0))
+            .collect();
+        println!(
+            "{}: predicted {digit}  (top 3: {})",
+            path.display(),
+            top.join(", ")
+        );
+    }
+    if read.len() < files.len() {
+        bail!(
+            "{} of {} pictures could not be read",
+            files.len() - read.len(),
+            files.len()
+        );
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -227,6 +228,113 @@ pub fn train(
     device: &Device,
     verbosity: Verbosity,
 ) -> Result<(LeNet, Vec<EpochStats>)> {
+    let opts = TrainOptions {
+        verbosity,
+        checkpoint: None,
+        resume: false,
+        stop: None,
+        backend: Backend::Flex,
+    };
+    train_with(cfg, data, device, &opts)
+}
+
+/// How a training run saves, resumes and stops.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions<'a> {
+    /// How much to print.
+    pub verbosity: Verbosity,
+    /// After every epoch, save the model to this path (plus `<path>.json` metadata and the
+    /// resumable `<path>.state`), each atomically.
+    pub checkpoint: Option<&'a Path>,
+    /// Continue from `<checkpoint>.state` instead of starting afresh.
+    pub resume: bool,
+    /// Checked after every step; when set, training stops (the last epoch's checkpoint stays).
+    pub stop: Option<&'a AtomicBool>,
+    /// Recorded in the checkpoint metadata.
+    pub backend: Backend,
+}
+
+/// Training stopped on request before finishing.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "training interrupted after {epochs_done} complete epoch(s); the last checkpoint is intact, continue with --resume"
+)]
+pub struct Interrupted {
+    /// Epochs completed and saved.
+    pub epochs_done: usize,
+}
+
+/// Everything needed to continue a run exactly where an epoch ended.
+#[derive(Debug, Serialize, Deserialize)]
+struct ResumeMeta {
+    config: TrainConfig,
+    backend: Backend,
+    history: Vec<EpochStats>,
+    /// Position of the shuffling/augmentation random stream (ChaCha8 word position).
+    rng_word_pos: String,
+}
+
+const STATE_MAGIC: &[u8; 8] = b"LNTSTAT1";
+
+fn state_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".state");
+    PathBuf::from(p)
+}
+
+/// Writes `<path>.state`: magic, then three length-prefixed (u64 LE) parts: JSON metadata, the
+/// model record, the optimizer record. One file, written atomically, so it is always consistent.
+fn save_state(path: &Path, meta: &ResumeMeta, model: &[u8], optim: &[u8]) -> Result<()> {
+    let json = serde_json::to_vec(meta)?;
+    let sp = state_path(path);
+    crate::io::write_atomic_with(&sp, |f| {
+        use std::io::Write;
+        f.write_all(STATE_MAGIC)?;
+        for part in [&json[..], model, optim] {
+            f.write_all(&(part.len() as u64).to_le_bytes())?;
+            f.write_all(part)?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", sp.display()))
+}
+
+fn load_state(path: &Path) -> Result<(ResumeMeta, Vec<u8>, Vec<u8>)> {
+    let sp = state_path(path);
+    let bytes = std::fs::read(&sp)
+        .with_context(|| format!("reading {} (nothing to resume?)", sp.display()))?;
+    let bad = || anyhow::anyhow!("{} is not a training state file", sp.display());
+    let mut rest = bytes.strip_prefix(STATE_MAGIC.as_slice()).ok_or_else(bad)?;
+    let mut parts = Vec::with_capacity(3);
+    for _ in 0..3 {
+        let (len, tail) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| bad())?;
+        if len > tail.len() {
+            return Err(bad());
+        }
+        let (part, tail) = tail.split_at(len);
+        parts.push(part.to_vec());
+        rest = tail;
+    }
+    let optim = parts.pop().ok_or_else(bad)?;
+    let model = parts.pop().ok_or_else(bad)?;
+    let meta: ResumeMeta =
+        serde_json::from_slice(&parts.pop().ok_or_else(bad)?).with_context(bad)?;
+    Ok((meta, model, optim))
+}
+
+/// [`train`] with checkpointing, resuming and stopping.
+///
+/// # Errors
+/// An unusable config, an unreadable or mismatched state when resuming, a failed checkpoint
+/// write, or [`Interrupted`] when `stop` was set.
+pub fn train_with(
+    cfg: &TrainConfig,
+    data: &Mnist,
+    device: &Device,
+    opts: &TrainOptions<'_>,
+) -> Result<(LeNet, Vec<EpochStats>)> {
+    let verbosity = opts.verbosity;
     if cfg.batch_size == 0 || cfg.epochs == 0 {
         bail!("--batch-size and --epochs must be at least 1");
     }
@@ -251,8 +359,39 @@ pub fn train(
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut batch = vec![0u8; cfg.batch_size * PIXELS];
     let started = Instant::now();
+    if opts.resume {
+        let path = opts
+            .checkpoint
+            .context("--resume needs the checkpoint path (--save-model)")?;
+        let (meta, model_bytes, optim_bytes) = load_state(path)?;
+        if meta.config != *cfg {
+            bail!(
+                "{} was trained with a different configuration ({:?}); resume with the same flags",
+                state_path(path).display(),
+                meta.config
+            );
+        }
+        let record =
+            ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).context("model state")?;
+        model = LeNet::new(cfg.activation, &ad)
+            .try_load_record(record)
+            .context("model state")?;
+        optim = optimizer(cfg)
+            .from_bytes(Bytes::from_bytes_vec(optim_bytes))
+            .context("optimizer state")?;
+        rng.set_word_pos(
+            meta.rng_word_pos
+                .parse::<u128>()
+                .context("random stream position")?,
+        );
+        history = meta.history;
+        if verbosity == Verbosity::Normal {
+            println!("resuming after epoch {} of {}", history.len(), cfg.epochs);
+        }
+    }
+    let first_epoch = history.len() + 1;
 
-    for epoch in 1..=cfg.epochs {
+    'epochs: for epoch in first_epoch..=cfg.epochs {
         order.shuffle(&mut rng);
         let bar = (verbosity == Verbosity::Normal && tty).then(|| {
             let bar = ProgressBar::new(steps_per_epoch as u64);
@@ -298,6 +437,12 @@ pub fn train(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let lr = lr_at(cfg, (epoch - 1) * steps_per_epoch + step, total_steps);
             model = optim.step(lr, model, grads);
+            if opts.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                break 'epochs;
+            }
             loss_sum += loss_value * n as f64;
             correct += hits as usize;
             seen += n;
@@ -339,6 +484,33 @@ pub fn train(
             );
         }
         history.push(stats);
+        if let Some(path) = opts.checkpoint {
+            let valid = model.valid();
+            let meta = CheckpointMeta {
+                config: cfg.clone(),
+                history: history.clone(),
+                backend: opts.backend,
+            };
+            save_checkpoint(&valid, &meta, path)?;
+            let resume = ResumeMeta {
+                config: cfg.clone(),
+                backend: opts.backend,
+                history: history.clone(),
+                rng_word_pos: rng.get_word_pos().to_string(),
+            };
+            let model_bytes = valid
+                .into_record()
+                .into_bytes()
+                .context("serialising the model")?;
+            let optim_bytes = optim.into_bytes().context("serialising the optimizer")?;
+            save_state(path, &resume, &model_bytes, &optim_bytes)?;
+        }
+    }
+    if history.len() < cfg.epochs {
+        return Err(Interrupted {
+            epochs_done: history.len(),
+        }
+        .into());
     }
     if verbosity == Verbosity::Normal {
         let wall = started.elapsed().as_secs_f64();
