@@ -67,9 +67,13 @@ enum Command {
         /// Evaluate only the first N test images.
         #[arg(long)]
         limit: Option<usize>,
-        /// Also draw the confusion matrix into this PNG.
-        #[arg(long)]
+        /// Draw the confusion matrix into this PNG (default: beside the model,
+        /// `<model>.confusion.png`).
+        #[arg(long, conflicts_with = "no_png")]
         confusion_png: Option<PathBuf>,
+        /// Do not draw the confusion-matrix PNG.
+        #[arg(long)]
+        no_png: bool,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -208,7 +212,8 @@ struct TrainArgs {
     /// metadata, `<path>.state` for --resume and `<path>.curve.png`), each atomically.
     #[arg(long, default_value = "checkpoints/lenet.bpk")]
     save_model: PathBuf,
-    /// Continue an interrupted run from its last saved epoch (same flags as the original run).
+    /// Continue an interrupted run where it stopped: the step where Ctrl-C saved it, else the end
+    /// of its last complete epoch (same flags as the original run; the result is bit-identical).
     #[arg(long, conflicts_with = "load_model")]
     resume: bool,
     /// Load this checkpoint instead of training.
@@ -240,8 +245,20 @@ fn main() -> Result<()> {
             source,
             limit,
             confusion_png,
+            no_png,
             data,
-        } => cmd_eval(&source, limit, confusion_png.as_deref(), &data.data_dir),
+        } => {
+            let png = match (no_png, confusion_png) {
+                (true, _) => None,
+                (false, Some(p)) => Some(p),
+                (false, None) => source
+                    .weights
+                    .as_ref()
+                    .or(source.load_model.as_ref())
+                    .map(|m| m.with_extension("confusion.png")),
+            };
+            cmd_eval(&source, limit, png.as_deref(), &data.data_dir)
+        }
         Command::Curve { checkpoint, out } => {
             let meta = train::load_meta(&checkpoint)?;
             pictures::training_curve(&meta.history, &out)?;
@@ -485,22 +502,11 @@ fn cmd_eval(
     dir: &Path,
 ) -> Result<()> {
     let test = limited(data::load_test(dir)?, limit);
-    if let Some(path) = &source.weights {
+    let t = Instant::now();
+    let (name, report) = if let Some(path) = &source.weights {
         let blob = export::read_blob(path)?;
         let m = Model::parse(blob.bytes()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        let t = Instant::now();
-        let report = report_blob(&m, &test, source.precision)?;
-        if let Some(png) = png {
-            let title = format!(
-                "confusion matrix, {} test images, accuracy {:.2}%",
-                test.len(),
-                report.accuracy_pct()
-            );
-            pictures::confusion_matrix(&report, &title, png)?;
-            println!("wrote {}", png.display());
-        }
-        println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
-        Ok(())
+        ("lenet-core", report_blob(&m, &test, source.precision)?)
     } else if let Some(path) = &source.load_model {
         let device = source.backend.device();
         let (model, _) = train::load_checkpoint(path, Act::Relu, &device)?;
@@ -508,15 +514,23 @@ fn cmd_eval(
         let digits = logits
             .iter()
             .map(|l| lenet_core::kernels::act::argmax_f32(l) as u8);
-        print!(
-            "burn on {} test images: {}",
-            test.len(),
-            Report::new(digits, &test.labels)
-        );
-        Ok(())
+        let report = Report::new(digits, &test.labels);
+        print!("burn on {} test images: {report}", test.len());
+        ("burn f32", report)
     } else {
         bail!("give --weights BLOB or --load-model CHECKPOINT")
+    };
+    if let Some(png) = png {
+        let title = format!(
+            "{name}: {} test images, accuracy {:.2}%",
+            test.len(),
+            report.accuracy_pct()
+        );
+        pictures::confusion_matrix(&report, &title, png)?;
+        println!("wrote {}", png.display());
     }
+    println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Predicted digit and softmax probabilities for each image under `source`.

@@ -2,7 +2,7 @@
 //! parameter layout of the weight blob.
 
 use burn::{
-    module::Param,
+    module::{Param, ParamId},
     nn::{
         Initializer, Linear, LinearConfig, PaddingConfig2d,
         conv::{Conv2d, Conv2dConfig},
@@ -89,14 +89,30 @@ impl LeNet {
             l.bias = Some(Initializer::Zeros.init([o], device));
             l
         };
-        Self {
+        let mut net = Self {
             conv1: conv(IN_C, C1),
             conv2: conv(C1, C2),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc1: dense(FLAT, FC1),
             fc2: dense(FC1, CLASSES),
             activation,
+        };
+        // burn draws parameter ids at random, and checkpoints store them: fixed ids (1..=8, in
+        // the blob's section order) make checkpoints of the same run byte-identical.
+        let ids = [
+            &mut net.conv1.weight.id,
+            &mut net.conv1.bias.as_mut().expect("conv bias").id,
+            &mut net.conv2.weight.id,
+            &mut net.conv2.bias.as_mut().expect("conv bias").id,
+            &mut net.fc1.weight.id,
+            &mut net.fc1.bias.as_mut().expect("dense bias").id,
+            &mut net.fc2.weight.id,
+            &mut net.fc2.bias.as_mut().expect("dense bias").id,
+        ];
+        for (n, id) in (1u64..).zip(ids) {
+            *id = ParamId::from(n);
         }
+        net
     }
 
     fn act<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {

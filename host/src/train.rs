@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use burn::optim::ModuleOptimizer;
 use burn::{
     module::Module,
     nn::loss::CrossEntropyLossConfig,
@@ -180,7 +181,7 @@ fn shifted(src: &[u8; PIXELS], dx: isize, dy: isize, out: &mut [u8]) {
     }
 }
 
-fn optimizer(cfg: &TrainConfig) -> burn::optim::ModuleOptimizer {
+fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     match cfg.optimizer {
         Optimizer::Sgd => SgdConfig::new().init(),
         Optimizer::Momentum => SgdConfig::new()
@@ -248,7 +249,8 @@ pub struct TrainOptions<'a> {
     pub checkpoint: Option<&'a Path>,
     /// Continue from `<checkpoint>.state` instead of starting afresh.
     pub resume: bool,
-    /// Checked after every step; when set, training stops (the last epoch's checkpoint stays).
+    /// Checked after every step; when set, training saves its exact position in the epoch to
+    /// `<checkpoint>.state` and stops with [`Interrupted`] (the last epoch's checkpoint stays).
     pub stop: Option<&'a AtomicBool>,
     /// Recorded in the checkpoint metadata.
     pub backend: Backend,
@@ -257,11 +259,16 @@ pub struct TrainOptions<'a> {
 /// Training stopped on request before finishing.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "training interrupted after {epochs_done} complete epoch(s); the last checkpoint is intact, continue with --resume"
+    "training stopped after {epochs_done} complete epoch(s) and {steps_done} step(s) of the next; {}",
+    if *saved { "the state is saved, continue with --resume" } else { "nothing to save to (no checkpoint path)" }
 )]
 pub struct Interrupted {
-    /// Epochs completed and saved.
+    /// Epochs completed.
     pub epochs_done: usize,
+    /// Steps trained of the epoch that was stopped.
+    pub steps_done: usize,
+    /// Whether the position was saved for `--resume`.
+    pub saved: bool,
 }
 
 /// Everything needed to continue a run exactly where an epoch ended.
@@ -272,6 +279,22 @@ struct ResumeMeta {
     history: Vec<EpochStats>,
     /// Position of the shuffling/augmentation random stream (ChaCha8 word position).
     rng_word_pos: String,
+    /// The sample order of the last epoch begun (each epoch reshuffles the previous order).
+    order: Vec<u32>,
+    /// Progress inside an epoch stopped with Ctrl-C, to continue from the next step.
+    partial: Option<PartialEpoch>,
+}
+
+/// Where a stopped epoch was left: `order` (in [`ResumeMeta`]) is its sample order, and its
+/// first `steps_done` batches are trained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartialEpoch {
+    epoch: usize,
+    steps_done: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    seconds: f64,
 }
 
 const STATE_MAGIC: &[u8; 8] = b"LNTSTAT1";
@@ -356,7 +379,8 @@ pub fn train_with(
     let total_steps = steps_per_epoch * cfg.epochs;
     let tty = std::io::stdout().is_terminal();
     let mut history = Vec::with_capacity(cfg.epochs);
-    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut order: Vec<u32> = (0..train.len() as u32).collect();
+    let mut partial: Option<PartialEpoch> = None;
     let mut batch = vec![0u8; cfg.batch_size * PIXELS];
     let started = Instant::now();
     if opts.resume {
@@ -384,15 +408,60 @@ pub fn train_with(
                 .parse::<u128>()
                 .context("random stream position")?,
         );
+        if meta.order.len() != order.len() {
+            bail!(
+                "{} does not match the training set",
+                state_path(path).display()
+            );
+        }
+        order = meta.order;
         history = meta.history;
+        partial = meta.partial;
         if verbosity == Verbosity::Normal {
-            println!("resuming after epoch {} of {}", history.len(), cfg.epochs);
+            match &partial {
+                Some(p) => println!(
+                    "resuming epoch {} of {} at step {} of {steps_per_epoch}",
+                    p.epoch, cfg.epochs, p.steps_done
+                ),
+                None => println!("resuming after epoch {} of {}", history.len(), cfg.epochs),
+            }
         }
     }
+    // Saves the model, the optimizer and the exact position in the run to `<checkpoint>.state`.
+    let save_resume = |model: &LeNet,
+                       optim: &ModuleOptimizer,
+                       history: &[EpochStats],
+                       order: &[u32],
+                       rng: &ChaCha8Rng,
+                       partial: Option<PartialEpoch>|
+     -> Result<bool> {
+        let Some(path) = opts.checkpoint else {
+            return Ok(false);
+        };
+        let resume = ResumeMeta {
+            config: cfg.clone(),
+            backend: opts.backend,
+            history: history.to_vec(),
+            rng_word_pos: rng.get_word_pos().to_string(),
+            order: order.to_vec(),
+            partial,
+        };
+        let model_bytes = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .context("serialising the model")?;
+        let optim_bytes = optim.into_bytes().context("serialising the optimizer")?;
+        save_state(path, &resume, &model_bytes, &optim_bytes)?;
+        Ok(true)
+    };
     let first_epoch = history.len() + 1;
 
-    'epochs: for epoch in first_epoch..=cfg.epochs {
-        order.shuffle(&mut rng);
+    for epoch in first_epoch..=cfg.epochs {
+        let resumed = partial.take().filter(|p| p.epoch == epoch);
+        if resumed.is_none() {
+            order.shuffle(&mut rng);
+        }
         let bar = (verbosity == Verbosity::Normal && tty).then(|| {
             let bar = ProgressBar::new(steps_per_epoch as u64);
             bar.set_style(
@@ -406,10 +475,17 @@ pub fn train_with(
             bar
         });
         let t0 = Instant::now();
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for (step, idx) in order.chunks(cfg.batch_size).enumerate() {
+        let (first_step, mut loss_sum, mut correct, mut seen, earlier_seconds) = match &resumed {
+            Some(p) => (p.steps_done, p.loss_sum, p.correct, p.seen, p.seconds),
+            None => (0, 0.0f64, 0usize, 0usize, 0.0),
+        };
+        if let Some(bar) = &bar {
+            bar.set_position(first_step as u64);
+        }
+        for (step, idx) in order.chunks(cfg.batch_size).enumerate().skip(first_step) {
             let n = idx.len();
             for (slot, &i) in batch.chunks_exact_mut(PIXELS).zip(idx) {
+                let i = i as usize;
                 let (dx, dy) = if cfg.max_shift > 0 {
                     let s = cfg.max_shift as i32;
                     (
@@ -422,7 +498,10 @@ pub fn train_with(
                 shifted(train.image(i), dx, dy, slot);
             }
             let x = images_tensor(&batch[..n * PIXELS], &ad);
-            let labels: Vec<i64> = idx.iter().map(|&i| i64::from(train.labels[i])).collect();
+            let labels: Vec<i64> = idx
+                .iter()
+                .map(|&i| i64::from(train.labels[i as usize]))
+                .collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &ad);
             let out = model.forward(x);
             let loss = loss_fn.forward(out.clone(), y.clone());
@@ -437,15 +516,30 @@ pub fn train_with(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let lr = lr_at(cfg, (epoch - 1) * steps_per_epoch + step, total_steps);
             model = optim.step(lr, model, grads);
+            loss_sum += loss_value * n as f64;
+            correct += hits as usize;
+            seen += n;
             if opts.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 if let Some(bar) = &bar {
                     bar.abandon();
                 }
-                break 'epochs;
+                let here = PartialEpoch {
+                    epoch,
+                    steps_done: step + 1,
+                    loss_sum,
+                    correct,
+                    seen,
+                    seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
+                };
+                let saved =
+                    save_resume(&model.valid(), &optim, &history, &order, &rng, Some(here))?;
+                return Err(Interrupted {
+                    epochs_done: history.len(),
+                    steps_done: step + 1,
+                    saved,
+                }
+                .into());
             }
-            loss_sum += loss_value * n as f64;
-            correct += hits as usize;
-            seen += n;
             let (mean_loss, acc) = (loss_sum / seen as f64, correct as f64 / seen as f64);
             if let Some(bar) = &bar {
                 bar.set_message(format!("loss {mean_loss:.4} acc {:.2}%", acc * 100.0));
@@ -462,7 +556,7 @@ pub fn train_with(
                 );
             }
         }
-        let seconds = t0.elapsed().as_secs_f64();
+        let seconds = earlier_seconds + t0.elapsed().as_secs_f64();
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -492,25 +586,8 @@ pub fn train_with(
                 backend: opts.backend,
             };
             save_checkpoint(&valid, &meta, path)?;
-            let resume = ResumeMeta {
-                config: cfg.clone(),
-                backend: opts.backend,
-                history: history.clone(),
-                rng_word_pos: rng.get_word_pos().to_string(),
-            };
-            let model_bytes = valid
-                .into_record()
-                .into_bytes()
-                .context("serialising the model")?;
-            let optim_bytes = optim.into_bytes().context("serialising the optimizer")?;
-            save_state(path, &resume, &model_bytes, &optim_bytes)?;
+            save_resume(&valid, &optim, &history, &order, &rng, None)?;
         }
-    }
-    if history.len() < cfg.epochs {
-        return Err(Interrupted {
-            epochs_done: history.len(),
-        }
-        .into());
     }
     if verbosity == Verbosity::Normal {
         let wall = started.elapsed().as_secs_f64();
