@@ -282,22 +282,30 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
         .take(MAX_IDX_BYTES + 1)
         .read_to_end(&mut raw)
         .map_err(io_err)?;
-    let malformed = |problem| DataError::Malformed {
+    gunzip_if_gz(raw).map_err(|problem| DataError::Malformed {
         path: path.to_path_buf(),
         problem,
-    };
+    })
+}
+
+/// The content of an IDX file as stored: gunzipped when `raw` starts with the gzip magic
+/// (`1f 8b`), else `raw` itself; never more than [`MAX_IDX_BYTES`] (decompression stops there).
+///
+/// # Errors
+/// [`IdxProblem::Gzip`] for a corrupt stream, [`IdxProblem::TooLarge`] past the limit.
+pub fn gunzip_if_gz(raw: Vec<u8>) -> Result<Vec<u8>, IdxProblem> {
     let out = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(raw.as_slice())
             .take(MAX_IDX_BYTES + 1)
             .read_to_end(&mut out)
-            .map_err(|e| malformed(IdxProblem::Gzip(e.to_string())))?;
+            .map_err(|e| IdxProblem::Gzip(e.to_string()))?;
         out
     } else {
         raw
     };
     if out.len() as u64 > MAX_IDX_BYTES {
-        return Err(malformed(IdxProblem::TooLarge));
+        return Err(IdxProblem::TooLarge);
     }
     Ok(out)
 }
@@ -565,6 +573,17 @@ mod tests {
         fn idx_parsers_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
             let _ = parse_images(&bytes);
             let _ = parse_labels(&bytes);
+        }
+
+        /// Arbitrary bytes behind the gzip magic give content or a typed error, never a panic.
+        #[test]
+        fn gzip_layer_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let mut raw = vec![0x1f, 0x8b];
+            raw.extend_from_slice(&bytes);
+            if let Ok(content) = gunzip_if_gz(raw) {
+                let _ = parse_images(&content);
+                let _ = parse_labels(&content);
+            }
         }
     }
 }

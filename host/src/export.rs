@@ -3,14 +3,17 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+#[cfg(feature = "train")]
 use lenet_core::blob::{BlobWriter, SectionId};
 
+#[cfg(feature = "train")]
 use crate::model::FlatParams;
 
 /// Adds the f32 model's eight sections to `w`.
 ///
 /// # Errors
 /// A parameter vector of the wrong length.
+#[cfg(feature = "train")]
 pub fn add_f32(w: &mut BlobWriter, p: &FlatParams) -> Result<()> {
     use SectionId as S;
     for (id, data) in [
@@ -32,6 +35,7 @@ pub fn add_f32(w: &mut BlobWriter, p: &FlatParams) -> Result<()> {
 ///
 /// # Errors
 /// A parameter vector of the wrong length.
+#[cfg(feature = "train")]
 pub fn f32_blob(p: &FlatParams) -> Result<Vec<u8>> {
     let mut w = BlobWriter::new(p.activation);
     add_f32(&mut w, p)?;

@@ -5,9 +5,12 @@ pub mod data;
 pub mod eval;
 pub mod export;
 pub mod io;
+#[cfg(feature = "train")]
 pub mod model;
 pub mod pictures;
 pub mod preprocess;
+#[cfg(feature = "train")]
 pub mod quantize;
 pub mod serial;
+#[cfg(feature = "train")]
 pub mod train;

@@ -130,6 +130,7 @@ pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
 ///
 /// # Errors
 /// If drawing or writing fails.
+#[cfg(feature = "train")]
 pub fn training_curve(history: &[crate::train::EpochStats], path: &Path) -> Result<()> {
     register_font();
     let (w, h) = (900u32, 520u32);

@@ -610,4 +610,35 @@ mod tests {
         let d = digit_from_bytes(&bytes).unwrap();
         assert!(d.iter().filter(|&&v| v > 128).count() > 40);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Corrupting bytes of a valid PNG or JPEG gives a digit or a typed error, never a panic.
+        #[test]
+        fn mutated_images_never_panic(
+            jpeg in proptest::prelude::any::<bool>(),
+            edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..12),
+            truncate in proptest::option::of(0usize..4096),
+        ) {
+            let img = DynamicImage::ImageLuma8(dark_on_light());
+            let mut bytes = if jpeg {
+                let mut b = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, 85)
+                    .write_image(img.as_bytes(), 90, 70, image::ExtendedColorType::L8)
+                    .unwrap();
+                b
+            } else {
+                png_bytes(&img)
+            };
+            for (at, v) in edits {
+                let n = bytes.len();
+                bytes[at % n] = v;
+            }
+            if let Some(t) = truncate {
+                bytes.truncate(t);
+            }
+            let _ = digit_from_bytes(&bytes);
+        }
+    }
 }

@@ -156,6 +156,35 @@ pub struct EpochStats {
     pub test_acc: f64,
     /// Wall seconds of the training part of the epoch.
     pub seconds: f64,
+    /// Where those seconds went (absent from checkpoints of older versions).
+    #[serde(default)]
+    pub phases: Phases,
+}
+
+/// Where an epoch's training time went, in seconds: wall time per phase of the steps, and the
+/// process's CPU time (all threads) over the whole training part of the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Assembling batches: augmentation and input tensors.
+    pub data: f64,
+    /// Forward pass, loss and batch accuracy.
+    pub forward: f64,
+    /// Backward pass down to the parameter gradients.
+    pub backward: f64,
+    /// Optimizer update.
+    pub optimizer: f64,
+    /// Process CPU seconds, all threads.
+    pub cpu: f64,
+}
+
+impl Phases {
+    fn add(&mut self, o: &Phases) {
+        self.data += o.data;
+        self.forward += o.forward;
+        self.backward += o.backward;
+        self.optimizer += o.optimizer;
+        self.cpu += o.cpu;
+    }
 }
 
 /// How much the run prints.
@@ -295,6 +324,8 @@ struct PartialEpoch {
     correct: usize,
     seen: usize,
     seconds: f64,
+    #[serde(default)]
+    phases: Phases,
 }
 
 const STATE_MAGIC: &[u8; 8] = b"LNTSTAT1";
@@ -475,15 +506,23 @@ pub fn train_with(
             bar
         });
         let t0 = Instant::now();
+        let cpu0 = cpu_time::ProcessTime::try_now().ok();
         let (first_step, mut loss_sum, mut correct, mut seen, earlier_seconds) = match &resumed {
             Some(p) => (p.steps_done, p.loss_sum, p.correct, p.seen, p.seconds),
             None => (0, 0.0f64, 0usize, 0usize, 0.0),
+        };
+        let mut phases = resumed.as_ref().map_or_else(Phases::default, |p| p.phases);
+        let cpu_since = |p: &Phases| {
+            let mut p = *p;
+            p.cpu += cpu0.map_or(0.0, |c| c.elapsed().as_secs_f64());
+            p
         };
         if let Some(bar) = &bar {
             bar.set_position(first_step as u64);
         }
         for (step, idx) in order.chunks(cfg.batch_size).enumerate().skip(first_step) {
             let n = idx.len();
+            let ta = Instant::now();
             for (slot, &i) in batch.chunks_exact_mut(PIXELS).zip(idx) {
                 let i = i as usize;
                 let (dx, dy) = if cfg.max_shift > 0 {
@@ -503,6 +542,7 @@ pub fn train_with(
                 .map(|&i| i64::from(train.labels[i as usize]))
                 .collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &ad);
+            let tb = Instant::now();
             let out = model.forward(x);
             let loss = loss_fn.forward(out.clone(), y.clone());
             let hits = out
@@ -513,9 +553,19 @@ pub fn train_with(
                 .sum()
                 .into_scalar::<i64>();
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+            let tc = Instant::now();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let td = Instant::now();
             let lr = lr_at(cfg, (epoch - 1) * steps_per_epoch + step, total_steps);
             model = optim.step(lr, model, grads);
+            let te = Instant::now();
+            phases.add(&Phases {
+                data: (tb - ta).as_secs_f64(),
+                forward: (tc - tb).as_secs_f64(),
+                backward: (td - tc).as_secs_f64(),
+                optimizer: (te - td).as_secs_f64(),
+                cpu: 0.0,
+            });
             loss_sum += loss_value * n as f64;
             correct += hits as usize;
             seen += n;
@@ -530,6 +580,7 @@ pub fn train_with(
                     correct,
                     seen,
                     seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
+                    phases: cpu_since(&phases),
                 };
                 let saved =
                     save_resume(&model.valid(), &optim, &history, &order, &rng, Some(here))?;
@@ -557,6 +608,7 @@ pub fn train_with(
             }
         }
         let seconds = earlier_seconds + t0.elapsed().as_secs_f64();
+        let phases = cpu_since(&phases);
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -567,6 +619,7 @@ pub fn train_with(
             train_acc: correct as f64 / seen.max(1) as f64,
             test_acc,
             seconds,
+            phases,
         };
         if verbosity == Verbosity::Normal {
             println!(
@@ -598,6 +651,19 @@ pub fn train_with(
             wall,
             wall / cfg.epochs as f64,
             last * 100.0
+        );
+        let mut total = Phases::default();
+        for h in &history {
+            total.add(&h.phases);
+        }
+        let n = history.len().max(1) as f64;
+        println!(
+            "per epoch: {:.1} CPU-s; wall {:.1} s data, {:.1} s forward, {:.1} s backward, {:.1} s optimizer",
+            total.cpu / n,
+            total.data / n,
+            total.forward / n,
+            total.backward / n,
+            total.optimizer / n
         );
     }
     Ok((model.valid(), history))

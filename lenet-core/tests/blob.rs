@@ -435,10 +435,14 @@ proptest! {
             fix_crc(&mut b);
         }
         let a = Aligned::new(&b);
-        if let Ok(m) = Model::parse(a.bytes())
-            && let Some(q) = m.int8() {
+        if let Ok(m) = Model::parse(a.bytes()) {
+            if let Some(q) = m.int8() {
                 let _ = q.predict(&[200; 784], &mut lenet_core::ScratchI8::new());
             }
+            if let Some(f) = m.f32() {
+                let _ = f.predict(&[0.5; 784], &mut lenet_core::ScratchF32::new());
+            }
+        }
     }
 
     /// Arbitrary bytes never panic the parser.
