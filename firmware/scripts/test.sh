@@ -2,7 +2,7 @@
 # The firmware checks CI runs, in order (run scripts/setup.sh first):
 #   1. rustfmt and clippy -D warnings (QEMU and NUCLEO-F429ZI configurations, helper crates)
 #   2. the QEMU self-test (`cargo run --release`), twice: both runs must pass and print the same
-#      instruction count
+#      instruction count, and no inference may exceed the budget in icount-budget.txt
 #   3. fault paths: a corrupted blob must exit 2, a wrong golden logit must exit 1
 #   4. the NUCLEO-F429ZI build (built, not flashed)
 #   5. the no-float check of the int8 path
@@ -33,6 +33,7 @@ run_log=$(mktemp)
 cargo run --release -q >"$run_log" || { cat "$run_log"; echo "FAIL: self-test"; exit 1; }
 cat "$run_log"
 first=$(grep 'instructions per inference' "$run_log")
+range=$(grep 'range over' "$run_log")
 cargo run --release -q >"$run_log" 2>/dev/null || { cat "$run_log"; echo "FAIL: self-test (second run)"; exit 1; }
 second=$(grep 'instructions per inference' "$run_log")
 rm -f "$run_log"
@@ -41,6 +42,19 @@ if [ "$first" != "$second" ]; then
     exit 1
 fi
 echo "ok: two runs, same count ($first)"
+# The committed instruction budget (icount-budget.txt: the last non-comment line) bounds the most
+# expensive inference of the run.
+budget=$(grep -v '^#' icount-budget.txt | tr -d '[:space:]')
+most=$(grep -oE 'range over [0-9]+ images: [0-9]+ \.\. [0-9]+' <<<"$range" | grep -oE '[0-9]+$')
+if [ -z "$most" ] || [ -z "$budget" ]; then
+    echo "FAIL: could not read the instruction count ('$range') or the budget ('$budget')"
+    exit 1
+fi
+if [ "$most" -gt "$budget" ]; then
+    echo "FAIL: $most instructions per inference exceeds the budget of $budget (icount-budget.txt)"
+    exit 1
+fi
+echo "ok: at most $most instructions per inference, budget $budget (icount-budget.txt)"
 
 step "fault paths: corrupted blob exits 2, wrong golden logit exits 1"
 faults=$(mktemp -d)

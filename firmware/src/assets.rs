@@ -44,6 +44,9 @@ pub enum ModelError {
 ///
 /// # Errors
 /// [`ModelError`] when the blob is malformed or has no int8 model.
+// Out of line: the parser's locals (the section table and the f32 model) then live in a frame of
+// their own, popped before inference, instead of in the caller's frame under the inference's.
+#[inline(never)]
 pub fn int8_model() -> Result<I8Model<'static>, ModelError> {
     let model = Model::parse(weights()).map_err(ModelError::Blob)?;
     model.int8().copied().ok_or(ModelError::NoInt8Model)

@@ -13,6 +13,7 @@
 pub mod assets;
 pub mod board;
 pub mod golden;
+pub mod kernel_check;
 pub mod meter;
 pub mod ram;
 pub mod selftest;

@@ -66,19 +66,19 @@ pub struct I8Model<'a> {
 /// the pooled feature maps and the hidden layer, which the quantizer's calibration reads.
 #[derive(Debug, Clone)]
 pub struct ScratchF32 {
-    pool1: [f32; POOL1_LEN],
-    pool2: [f32; FLAT],
-    fc1: [f32; FC1],
+    pub(crate) pool1: [f32; POOL1_LEN],
+    pub(crate) pool2: [f32; FLAT],
+    pub(crate) fc1: [f32; FC1],
 }
 
 /// Caller-owned buffers for [`I8Model::forward`]: 7,654 bytes, the whole RAM the int8 pass needs
 /// besides its stack.
 #[derive(Debug, Clone)]
 pub struct ScratchI8 {
-    input: [i8; IN_LEN],
-    pool1: [i8; POOL1_LEN],
-    pool2: [i8; FLAT],
-    fc1: [i8; FC1],
+    pub(crate) input: [i8; IN_LEN],
+    pub(crate) pool1: [i8; POOL1_LEN],
+    pub(crate) pool2: [i8; FLAT],
+    pub(crate) fc1: [i8; FC1],
 }
 
 macro_rules! scratch_accessors {
@@ -386,7 +386,25 @@ fn parse_int8<'a>(sections: &Sections<'a>) -> Result<I8Model<'a>, BlobError> {
 impl F32Model<'_> {
     /// Runs the f32 network on a CHW `[1][28][28]` image (pixels scaled to `[0, 1]` by
     /// [`pixels_to_f32`]) and returns the 10 logits. Softmax is left to the caller.
+    ///
+    /// With the `std` feature on x86-64 CPUs with AVX-512 this runs
+    /// `kernels::x86` (bit-identical); everywhere else it is
+    /// [`F32Model::forward_portable`].
     pub fn forward(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> [f32; CLASSES] {
+        #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+        if let Some(logits) = crate::kernels::x86::forward_f32(self, input, scratch) {
+            return logits;
+        }
+        self.forward_portable(input, scratch)
+    }
+
+    /// [`F32Model::forward`] with the portable kernels only: the reference every accelerated
+    /// path must reproduce bit for bit, and what `no_std` targets always run.
+    pub fn forward_portable(
+        &self,
+        input: &[f32; IN_LEN],
+        scratch: &mut ScratchF32,
+    ) -> [f32; CLASSES] {
         let act = self.activation;
         conv2d_act_pool_f32::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
             input,
@@ -427,7 +445,25 @@ impl F32Model<'_> {
 impl I8Model<'_> {
     /// Runs the integer-only network on raw 8-bit pixels (row-major 28x28, 0 = background) and
     /// returns the 10 int8 logits (zero point `zero_points[4]`).
+    ///
+    /// With the `std` feature on x86-64 CPUs with AVX-512 VNNI this runs
+    /// `kernels::x86` (bit-identical, several times faster); everywhere
+    /// else it is [`I8Model::forward_portable`].
     pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
+        #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+        if let Some(logits) = crate::kernels::x86::forward_i8(self, pixels, scratch) {
+            return logits;
+        }
+        self.forward_portable(pixels, scratch)
+    }
+
+    /// [`I8Model::forward`] with the portable kernels only: the reference every accelerated
+    /// path must reproduce byte for byte, and what `no_std` targets always run.
+    pub fn forward_portable(
+        &self,
+        pixels: &[u8; IN_LEN],
+        scratch: &mut ScratchI8,
+    ) -> [i8; CLASSES] {
         for (q, &p) in scratch.input.iter_mut().zip(pixels) {
             *q = pixel_to_i8(p);
         }

@@ -232,3 +232,58 @@ proptest! {
         dense_f32_case::<500, 10, 5000>(seed, None);
     }
 }
+
+/// The documented semantics of the DSP helpers, written independently of their portable twins:
+/// lanes as explicit i16 values, sums in i64.
+mod dsp_semantics {
+    pub fn lanes(p: u32) -> [i64; 2] {
+        [
+            i64::from(p as u16 as i16),
+            i64::from((p >> 16) as u16 as i16),
+        ]
+    }
+    pub fn sbytes(x: u32) -> [i64; 4] {
+        x.to_le_bytes().map(|b| i64::from(b as i8))
+    }
+    pub fn pair(lo: i64, hi: i64) -> u32 {
+        (lo.rem_euclid(1 << 16) as u32) | ((hi.rem_euclid(1 << 16) as u32) << 16)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn dsp_helpers_match_their_documented_semantics(x in any::<u32>(), y in any::<u32>(), acc in any::<i32>()) {
+        use dsp_semantics::{lanes, pair, sbytes};
+        use lenet_core::kernels::dsp::{self, portable};
+        let [xl, xh] = lanes(x);
+        let [yl, yh] = lanes(y);
+        let want = (i64::from(acc) + xl * yl + xh * yh).rem_euclid(1 << 32) as u32 as i32;
+        prop_assert_eq!(portable::smlad(x, y, acc), want);
+        let b = sbytes(y);
+        prop_assert_eq!(portable::sxtb16(y), pair(b[0], b[2]));
+        prop_assert_eq!(portable::sxtb16_ror8(y), pair(b[1], b[3]));
+        prop_assert_eq!(portable::sxtab16(x, y), pair(xl + b[0], xh + b[2]));
+        prop_assert_eq!(portable::sxtab16_ror8(x, y), pair(xl + b[1], xh + b[3]));
+        // The selected implementation (the portable twin on hosts) agrees.
+        prop_assert_eq!(dsp::smlad(x, y, acc), want);
+        prop_assert_eq!(dsp::sxtab16(x, y), portable::sxtab16(x, y));
+        let zp = (acc % 256).clamp(-128, 127);
+        prop_assert_eq!(dsp::splat16(-zp), pair(-i64::from(zp), -i64::from(zp)));
+        prop_assert_eq!(dsp::load_u8x4(&y.to_le_bytes()), y);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn odd_shapes_match_reference(seed in any::<u64>(), relu in any::<bool>()) {
+        // Odd channel counts and input lengths exercise the overlapping last blocks and the
+        // zero-padded tail word.
+        conv_case::<1, 3, 4, 16, 75, 12>(seed, true);
+        dense_case::<3, 4, 12>(seed, relu, false);
+        dense_case::<6, 7, 42>(seed, relu, true);
+    }
+}

@@ -1,13 +1,14 @@
 //! Self-test: classifies every embedded golden image, compares the int8 logits bit for bit,
-//! prints the instruction count of one inference and the RAM use, and exits 0 only if all
-//! matched.
+//! prints the instruction count of one inference and the RAM use, checks the optimized kernels
+//! against `lenet_core::reference` on pseudo-random cases ([`kernel_check`]), and exits 0 only
+//! if everything matched.
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::entry;
 use lenet_core::ScratchI8;
 use lenet_firmware::board::{self, Board};
-use lenet_firmware::{InferenceMeter, assets, exit, exit_code, ram, selftest};
+use lenet_firmware::{InferenceMeter, assets, exit, exit_code, kernel_check, ram, selftest};
 
 #[entry]
 fn main() -> ! {
@@ -65,13 +66,19 @@ fn main() -> ! {
         ram.stack_region
     );
 
-    if report.passed() {
+    // After the RAM figures: the check's buffers are test scaffolding, not inference memory.
+    let kernels_ok = kernel_check::run(&model);
+
+    if report.passed() && kernels_ok {
         defmt::info!(
             "PASS: {=usize}/{=usize} golden vectors bit-exact",
             report.passed,
             report.total
         );
         exit(exit_code::SUCCESS)
+    } else if report.passed() {
+        defmt::error!("FAIL: optimized kernels differ from lenet_core::reference");
+        exit(exit_code::MISMATCH)
     } else {
         defmt::error!(
             "FAIL: {=usize}/{=usize} golden vectors bit-exact; first mismatches at {}",

@@ -1,12 +1,9 @@
 //! 5x5 "same" convolutions fused with the activation and a 2x2/2 max-pool.
 
-use super::QuantLayer;
 use super::act::activate_f32;
+use super::{QuantLayer, dsp};
 use crate::blob::Activation;
 use crate::shape::{K, PAD};
-
-/// Side of the input patch that feeds one 2x2 pooling window of a 5x5 convolution.
-const PATCH: usize = K + 1;
 
 /// Range of offsets `k` (tap or patch column) for which `o + k - PAD` lies inside `0..n`,
 /// `max(PAD - o, 0)..min(n + PAD - o, bound)`; needs `o <= n + PAD` and gives `lo <= hi` when
@@ -98,6 +95,9 @@ pub fn conv2d_act_pool_f32<
     }
 }
 
+/// Most taps per output (`IC·25`) [`conv2d_relu_pool_i8`] supports: conv2's `20·25`.
+const MAX_TAPS: usize = 500;
+
 /// Integer-only int8 convolution, 5x5, stride 1, padding 2, ReLU folded into the clamp, then
 /// 2x2/2 max-pool (≈ TFLM `ConvPerChannel` + `MaxPool`, CMSIS-NN `arm_convolve_s8` +
 /// `arm_max_pool_s8`).
@@ -110,9 +110,18 @@ pub fn conv2d_act_pool_f32<
 /// `out = clamp(requantize(max_j acc_j + bias) + out_zp, act_min, act_max)`.
 /// Accumulator bound: `IC·25·127·255 + 2^30 < 2^31` for `IC <= 20`.
 ///
-/// Computed one pooling window at a time: the 6x6 input patch of every input channel under the
-/// window is copied to the stack as `x − in_zp` (packed i16, 0 for padding: `72·IC` bytes,
-/// 1,440 B for `IC = 20`), then each output channel accumulates its four positions in registers.
+/// Computed one half pooling window (two horizontally adjacent pre-pool positions) at a time, in
+/// the style of CMSIS-NN's `arm_nn_mat_mult_kernel_s8_s16`:
+/// 1. im2col: the taps of both positions are gathered as raw bytes in OIHW tap order (padding is
+///    the raw value `in_zp`, so it contributes `in_zp − in_zp = 0`), then widened in place to
+///    `x − in_zp` as i16 pairs with `SXTAB16` (2,000 B of stack for conv2);
+/// 2. every pair of output channels takes its dot products with both positions in one pass
+///    (2 channels × 2 positions: per 4 taps, two weight words unpacked by `SXTB16`, two pairs per
+///    position, eight `SMLAD`; on Armv7E-M one `asm!` loop, `kernels::arm::dot_2x2`);
+/// 3. the two halves' maxima are combined per channel, then requantized once.
+///
+/// Rows that are not a whole number of words (conv1: 25 taps) are first repacked, zero-padded
+/// to 28 taps, into the part of the im2col buffer the short columns leave free.
 pub fn conv2d_relu_pool_i8<
     const IC: usize,
     const OC: usize,
@@ -133,81 +142,184 @@ pub fn conv2d_relu_pool_i8<
         assert!(OUT == OC * (H / 2) * (W / 2));
         // |acc| <= IC·25·127·255 must leave room for a bias of up to 2^30.
         assert!(IC * K * K * 127 * 255 < (1 << 30));
+        assert!(IC * K * K <= MAX_TAPS);
+        // Rows that are not whole words are repacked behind the columns, a word per 4 taps.
+        assert!(
+            (IC * K * K).is_multiple_of(4)
+                || (IC * K * K).next_multiple_of(4) * (4 + OC) <= 4 * MAX_TAPS
+        );
     }
-    let zp = layer.in_zp;
-    // The 6x6 input patches under the current pooling window, one per input channel, as
-    // `x - in_zp` (0 for padding) packed two per word: value `c` of a row is half `c % 2` of
-    // word `c / 2` (low half first), so one load feeds two multiply-accumulates.
-    let mut patches = [[[0u32; PATCH / 2]; PATCH]; IC];
+    let taps = IC * K * K;
+    // Taps per row of weights as the dot products read them: a whole number of words.
+    let row = taps.next_multiple_of(4);
+    // im2col columns of the current two positions (`row / 2` words each), then, for rows that
+    // are not whole words, the repacked weights: 2,000 B of stack in all.
+    let mut cols = [0u32; MAX_TAPS];
+    let (cols, spare) = cols.split_at_mut(row);
+    let weights: &[u8] = if taps == row {
+        bytemuck::cast_slice(layer.weights.as_slice())
+    } else {
+        let repacked = &mut bytemuck::cast_slice_mut::<u32, u8>(spare)[..OC * row];
+        for (dst, src) in repacked
+            .chunks_exact_mut(row)
+            .zip(layer.weights.chunks_exact(taps))
+        {
+            dst[..taps].copy_from_slice(bytemuck::cast_slice(src));
+        }
+        repacked
+    };
+    let input: &[u8; IN] = bytemuck::cast_ref(input);
+    // The raw byte of the value `in_zp` (in [-128, 127]): padding that contributes 0.
+    let pad = layer.in_zp as u8;
+    let minus_zp = dsp::splat16(-layer.in_zp);
+    // Per output channel, the largest accumulator of the current pooling window so far.
+    let mut best = [0i32; OC];
     for py in 0..H / 2 {
         for px in 0..W / 2 {
-            let (c_lo, c_hi) = valid_range(2 * px, W, PATCH);
-            for (patch, in_c) in patches.iter_mut().zip(input.chunks_exact(H * W)) {
-                for (r, p_row) in patch.iter_mut().enumerate() {
-                    *p_row = [0; PATCH / 2];
-                    let iy = 2 * py + r;
-                    if iy < PAD || iy - PAD >= H {
-                        continue;
-                    }
-                    let in_row = &in_c[(iy - PAD) * W..(iy - PAD + 1) * W];
-                    for c in c_lo..c_hi {
-                        // |x - zp| <= 255 fits the i16 half.
-                        let v = (i32::from(in_row[2 * px + c - PAD]) - zp) as u16;
-                        p_row[c / 2] |= u32::from(v) << (16 * (c % 2));
+            for dy in 0..2 {
+                let (x0, x1) = cols.split_at_mut(row / 2);
+                im2col_pair::<IC, H, W>(input, 2 * py + dy, 2 * px, pad, minus_zp, x0, x1);
+                let x = &cols[..row];
+                let (x0, x1) = x.split_at(row / 2);
+                for (w, b) in weights.chunks(2 * row).zip(best.chunks_mut(2)) {
+                    let a = if w.len() == 2 * row {
+                        dot_2x2_rows::<IC>(w, x)
+                    } else {
+                        // An odd last channel is computed twice and kept once.
+                        dot_2x2(w, w, x0, x1)
+                    };
+                    for (b, m) in b.iter_mut().zip([a[0].max(a[1]), a[2].max(a[3])]) {
+                        *b = if dy == 0 { m } else { (*b).max(m) };
                     }
                 }
             }
-            for (oc, w_oc) in layer.weights.chunks_exact(IC * K * K).enumerate() {
-                // The four pre-pool accumulators of the window, `a[2·dy + dx]`.
-                let mut a = [0i32; 4];
-                for (w, patch) in w_oc.chunks_exact(K * K).zip(&patches) {
-                    mac_window(w, patch, &mut a);
-                }
-                let best = a[0].max(a[1]).max(a[2]).max(a[3]);
-                out[(oc * (H / 2) + py) * (W / 2) + px] = layer.output(oc, best + layer.bias[oc]);
+            for (oc, &b) in best.iter().enumerate() {
+                out[(oc * (H / 2) + py) * (W / 2) + px] = layer.output(oc, b + layer.bias[oc]);
             }
         }
     }
 }
 
-/// Adds one input channel's contribution to the four accumulators of a pooling window:
-/// `a[2·dy + dx] += Σ_{ky,kx} w[ky][kx]·patch[ky + dy][kx + dx]`.
+/// im2col for the pre-pool positions `(oy, ox)` and `(oy, ox + 1)` (`ox` even): fills `x0` and
+/// `x1` (`row / 2` words each, `row` = taps rounded up to a multiple of 4) with the values
+/// `x − in_zp` of their taps (0 outside the input and for the padding taps), as i16 pairs in the
+/// order [`dsp::sxtb16`]/[`dsp::sxtb16_ror8`] unpack a word of weights: word `2g` holds taps
+/// `4g` and `4g + 2`, word `2g + 1` taps `4g + 1` and `4g + 3` (low half first).
 ///
-/// Each kernel row is held in registers while the two patch rows under it stream past, one
-/// packed word at a time.
+/// The raw bytes are first gathered in tap order into the upper half of each buffer; widening
+/// word `g` of them writes words `2g` and `2g + 1`, which never overtake the words still to be
+/// read, so it runs in place.
 #[inline(always)]
-fn mac_window(w: &[i8], patch: &[[u32; PATCH / 2]; PATCH], a: &mut [i32; 4]) {
-    let mut s = *a;
-    for (ky, w_row) in w.chunks_exact(K).enumerate().take(K) {
-        let wr: [i32; K] = core::array::from_fn(|kx| i32::from(w_row[kx]));
-        for dy in 0..2 {
-            let (mut s0, mut s1) = (s[2 * dy], s[2 * dy + 1]);
-            for (j, &word) in patch[ky + dy].iter().enumerate() {
-                // Patch columns c = 2j (low half) and 2j + 1 (high half), sign-extended; column
-                // c feeds tap c of the left window column (s0) and tap c - 1 of the right (s1).
-                let (lo, hi) = (i32::from(word as i16), (word as i32) >> 16);
-                let c = 2 * j;
-                if c < K {
-                    s0 += wr[c] * lo;
+fn im2col_pair<const IC: usize, const H: usize, const W: usize>(
+    input: &[u8],
+    oy: usize,
+    ox: usize,
+    pad: u8,
+    minus_zp: u32,
+    x0: &mut [u32],
+    x1: &mut [u32],
+) {
+    let groups = x0.len() / 2;
+    let row = 4 * groups;
+    {
+        let s0 = &mut bytemuck::cast_slice_mut::<u32, u8>(x0)[row..];
+        let s1 = &mut bytemuck::cast_slice_mut::<u32, u8>(x1)[row..];
+        // Padding taps (rows rounded up to whole words) meet zero weights; keep them at 0 too.
+        s0[IC * K * K..].fill(pad);
+        s1[IC * K * K..].fill(pad);
+        // Columns ox - 2 ..= ox + 3 cover both positions' kernels.
+        let inside = ox >= PAD && ox + K - PAD < W;
+        for (ic, in_c) in input.chunks_exact(H * W).enumerate().take(IC) {
+            for ky in 0..K {
+                let t = (ic * K + ky) * K;
+                let (d0, d1) = (&mut s0[t..t + K], &mut s1[t..t + K]);
+                let iy = oy + ky;
+                if iy < PAD || iy - PAD >= H {
+                    d0.fill(pad);
+                    d1.fill(pad);
+                    continue;
                 }
-                if c >= 1 {
-                    s1 += wr[c - 1] * lo;
+                let in_row = &in_c[(iy - PAD) * W..(iy - PAD + 1) * W];
+                if inside {
+                    let src = &in_row[ox - PAD..ox - PAD + K + 1];
+                    d0.copy_from_slice(&src[..K]);
+                    d1.copy_from_slice(&src[1..]);
+                } else {
+                    // Input column `ox + c - PAD`, or padding.
+                    let at = |c: usize| {
+                        let x = ox + c;
+                        if x < PAD || x - PAD >= W {
+                            pad
+                        } else {
+                            in_row[x - PAD]
+                        }
+                    };
+                    for (kx, (a, b)) in d0.iter_mut().zip(d1.iter_mut()).enumerate() {
+                        *a = at(kx);
+                        *b = at(kx + 1);
+                    }
                 }
-                if c + 1 < K {
-                    s0 += wr[c + 1] * hi;
-                }
-                s1 += wr[c] * hi;
             }
-            s[2 * dy] = s0;
-            s[2 * dy + 1] = s1;
         }
     }
-    *a = s;
+    for x in [x0, x1] {
+        for g in 0..groups {
+            let raw = x[groups + g];
+            x[2 * g] = dsp::sxtab16(minus_zp, raw);
+            x[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, raw);
+        }
+    }
+}
+
+/// [`dot_2x2`] of two adjacent rows of weights (`w[..row]`, `w[row..2·row]`) with the two
+/// adjacent im2col columns (`x[..row/2]`, `x[row/2..row]`), `row = IC·25` rounded up to a
+/// multiple of 4. On Armv7E-M (`cfg(lenet_arm_dsp)`) the whole loop is one `asm!` block
+/// (`kernels::arm::dot_2x2`, 18 instructions per 16 MACs); elsewhere it is [`dot_2x2`] itself.
+/// Both compute the same exact sums.
+#[inline(always)]
+fn dot_2x2_rows<const IC: usize>(w: &[u8], x: &[u32]) -> [i32; 4] {
+    #[cfg(lenet_arm_dsp)]
+    {
+        super::arm::dot_2x2::<IC>(w, x)
+    }
+    #[cfg(not(lenet_arm_dsp))]
+    {
+        let row = (IC * K * K).next_multiple_of(4);
+        let (w0, w1) = w[..2 * row].split_at(row);
+        let (x0, x1) = x[..row].split_at(row / 2);
+        dot_2x2(w0, w1, x0, x1)
+    }
+}
+
+/// Dot products of two rows of int8 weights (`w0`, `w1`: whole words) with two im2col columns
+/// (`x0`, `x1`: i16 pairs as laid out by [`im2col_pair`]):
+/// `[w0·x0, w0·x1, w1·x0, w1·x1]`, exact (the caller bounds them).
+#[inline(always)]
+fn dot_2x2(w0: &[u8], w1: &[u8], x0: &[u32], x1: &[u32]) -> [i32; 4] {
+    let mut a = [0i32; 4];
+    for (((w0, w1), x0), x1) in w0
+        .chunks_exact(4)
+        .zip(w1.chunks_exact(4))
+        .zip(x0.chunks_exact(2))
+        .zip(x1.chunks_exact(2))
+    {
+        let (u, v) = (dsp::load_u8x4(w0), dsp::load_u8x4(w1));
+        let (u02, u13) = (dsp::sxtb16(u), dsp::sxtb16_ror8(u));
+        let (v02, v13) = (dsp::sxtb16(v), dsp::sxtb16_ror8(v));
+        a[0] = dsp::smlad(u13, x0[1], dsp::smlad(u02, x0[0], a[0]));
+        a[2] = dsp::smlad(v13, x0[1], dsp::smlad(v02, x0[0], a[2]));
+        a[1] = dsp::smlad(u13, x1[1], dsp::smlad(u02, x1[0], a[1]));
+        a[3] = dsp::smlad(v13, x1[1], dsp::smlad(v02, x1[0], a[3]));
+    }
+    a
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Side of the input patch that feeds one 2x2 pooling window of a 5x5 convolution.
+    const PATCH: usize = K + 1;
 
     #[test]
     fn valid_range_clips_at_borders() {

@@ -12,8 +12,101 @@
 //! requantized outputs bit for bit (the `reference` module checks it).
 
 pub mod act;
+#[cfg(lenet_arm_dsp)]
+mod arm;
 pub mod conv;
 pub mod dense;
+
+/// Packed 16-bit multiply-accumulate helpers named after the Armv7E-M DSP instructions the int8
+/// kernels are built on (`SMLAD`, `SXTB16`, `SXTAB16`).
+///
+/// On targets with the DSP extension (`cfg(lenet_arm_dsp)`, set by `build.rs` for
+/// `thumbv7em-*`) each is one instruction from the private `kernels::arm` module (which also
+/// holds the conv and dense inner loops as whole `asm!` blocks); everywhere
+/// else (hosts, `thumbv6m`) it is its twin from [`dsp::portable`], with the same exact integer
+/// semantics. A "pair" is a `u32` holding two 16-bit lanes, low half first.
+pub mod dsp {
+    #[cfg(lenet_arm_dsp)]
+    pub use super::arm::{smlad, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+    #[cfg(not(lenet_arm_dsp))]
+    pub use portable::{smlad, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+
+    /// Both 16-bit lanes of a pair set to `v` (modulo 2^16): the `a` operand of [`sxtab16`] that
+    /// adds `v` to every sign-extended byte.
+    #[inline(always)]
+    pub const fn splat16(v: i32) -> u32 {
+        (v as u16 as u32) * 0x0001_0001
+    }
+
+    /// Little-endian word of four bytes: byte `i` of the slice is byte `i` of the word (`LDR`).
+    #[inline(always)]
+    pub fn load_u8x4(bytes: &[u8]) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[..4]);
+        u32::from_le_bytes(w)
+    }
+
+    /// Portable twins of the DSP instructions, in plain integer arithmetic; compiled on every
+    /// target, so host tests can check them against their documented semantics.
+    pub mod portable {
+        /// Byte `i` (0..4) of `x`, sign-extended.
+        #[inline(always)]
+        const fn sbyte(x: u32, i: u32) -> i32 {
+            (x >> (8 * i)) as u8 as i8 as i32
+        }
+
+        /// Two 16-bit lanes, each modulo 2^16, as one pair (low half first).
+        #[inline(always)]
+        const fn pair(lo: i32, hi: i32) -> u32 {
+            (lo as u16 as u32) | ((hi as u16 as u32) << 16)
+        }
+
+        /// `SMLAD`: `acc + i16(x.lo)·i16(y.lo) + i16(x.hi)·i16(y.hi)`, modulo 2^32 (the exact
+        /// sum when it fits an `i32`).
+        #[inline(always)]
+        pub const fn smlad(x: u32, y: u32, acc: i32) -> i32 {
+            let lo = (x as i16 as i32) * (y as i16 as i32);
+            let hi = ((x >> 16) as i16 as i32) * ((y >> 16) as i16 as i32);
+            acc.wrapping_add(lo).wrapping_add(hi)
+        }
+
+        /// `SXTB16`: bytes 0 and 2 of `x`, each sign-extended to 16 bits, as the low and high
+        /// halves.
+        #[inline(always)]
+        pub const fn sxtb16(x: u32) -> u32 {
+            pair(sbyte(x, 0), sbyte(x, 2))
+        }
+
+        /// `SXTB16 …, ROR #8`: bytes 1 and 3 of `x`, each sign-extended to 16 bits, as the low
+        /// and high halves.
+        #[inline(always)]
+        pub const fn sxtb16_ror8(x: u32) -> u32 {
+            pair(sbyte(x, 1), sbyte(x, 3))
+        }
+
+        /// `SXTAB16`: `a.lo + i8(x.byte0)` and `a.hi + i8(x.byte2)`, each modulo 2^16, as the
+        /// low and high halves.
+        #[inline(always)]
+        pub const fn sxtab16(a: u32, x: u32) -> u32 {
+            pair(
+                (a as i32).wrapping_add(sbyte(x, 0)),
+                ((a >> 16) as i32) + sbyte(x, 2),
+            )
+        }
+
+        /// `SXTAB16 …, ROR #8`: `a.lo + i8(x.byte1)` and `a.hi + i8(x.byte3)`, each modulo
+        /// 2^16, as the low and high halves.
+        #[inline(always)]
+        pub const fn sxtab16_ror8(a: u32, x: u32) -> u32 {
+            pair(
+                (a as i32).wrapping_add(sbyte(x, 1)),
+                ((a >> 16) as i32) + sbyte(x, 3),
+            )
+        }
+    }
+}
+#[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+pub mod x86;
 
 /// Parameters of one int8 layer with `OC` output channels and `WN` weights, as views into a blob.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,103 @@
+//! Per-layer cost: runs the first golden image through the int8 kernels one layer at a time and
+//! prints each layer's instruction count (QEMU `-icount`) next to its MACs. The sum differs
+//! from the self-test's figure by the input conversion, argmax and call overhead.
+//!
+//! `cargo run --release --bin layers`
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use lenet_core::kernels::conv::conv2d_relu_pool_i8;
+use lenet_core::kernels::dense::dense_i8;
+use lenet_core::quant::pixel_to_i8;
+use lenet_core::shape::{
+    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FLAT, IN_C, IN_H, IN_LEN, IN_W, P1, POOL1_LEN,
+};
+use lenet_firmware::board::{self, Board};
+use lenet_firmware::{InferenceMeter, assets, exit, exit_code};
+
+/// Buffers of the four layers' outputs (static, like `ScratchI8`).
+struct Buffers {
+    input: [i8; IN_LEN],
+    pool1: [i8; POOL1_LEN],
+    pool2: [i8; FLAT],
+    fc1: [i8; FC1],
+}
+
+#[entry]
+fn main() -> ! {
+    let mut board = Board::take();
+    let (Ok(model), Ok(golden)) = (assets::int8_model(), assets::golden()) else {
+        defmt::error!("bad blob or golden file");
+        exit(exit_code::BAD_BLOB)
+    };
+    let Some(record) = golden.records().next() else {
+        exit(exit_code::BAD_GOLDEN)
+    };
+    let b = defmt::unwrap!(cortex_m::singleton!(: Buffers = Buffers {
+        input: [0; IN_LEN],
+        pool1: [0; POOL1_LEN],
+        pool2: [0; FLAT],
+        fc1: [0; FC1],
+    }));
+    let m = &mut board.meter;
+    let unit = <board::Meter as InferenceMeter>::UNIT;
+
+    m.start();
+    for (q, &p) in b.input.iter_mut().zip(record.pixels) {
+        *q = pixel_to_i8(p);
+    }
+    let input = m.stop();
+    m.start();
+    conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
+        &b.input,
+        &model.conv1,
+        &mut b.pool1,
+    );
+    let conv1 = m.stop();
+    m.start();
+    conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
+        &b.pool1,
+        &model.conv2,
+        &mut b.pool2,
+    );
+    let conv2 = m.stop();
+    m.start();
+    dense_i8(&b.pool2, &model.fc1, &mut b.fc1);
+    let fc1 = m.stop();
+    let mut logits = [0i8; CLASSES];
+    m.start();
+    dense_i8(&b.fc1, &model.fc2, &mut logits);
+    let fc2 = m.stop();
+
+    let ok = logits == record.logits;
+    defmt::info!("input  {=u32} {=str}", input, unit);
+    for (name, cost, macs) in [
+        ("conv1", conv1, 392_000u32),
+        ("conv2", conv2, 4_900_000),
+        ("fc1", fc1, 1_225_000),
+        ("fc2", fc2, 5_000),
+    ] {
+        defmt::info!(
+            "{=str} {=u32} {=str} for {=u32} MAC: {=u32}.{=u32:02} per MAC",
+            name,
+            cost,
+            unit,
+            macs,
+            cost / macs,
+            cost % macs * 100 / macs
+        );
+    }
+    defmt::info!(
+        "sum {=u32} {=str}; logits {} ({=str})",
+        input + conv1 + conv2 + fc1 + fc2,
+        unit,
+        logits,
+        if ok { "match golden 0" } else { "MISMATCH" }
+    );
+    exit(if ok {
+        exit_code::SUCCESS
+    } else {
+        exit_code::MISMATCH
+    })
+}
