@@ -1,6 +1,8 @@
 //! Host side of lenet-rs: MNIST loading, burn training, export to the weight blob, int8
 //! quantization and evaluation through `lenet-core` (the same kernels the firmware runs).
 
+#[cfg(feature = "train")]
+pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod export;

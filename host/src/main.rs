@@ -166,6 +166,24 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Host speed figures: lenet-core latency (int8, f32; SIMD and portable), throughput on
+    /// every core, training CPU-seconds per epoch (`scripts/bench.sh` adds the MCU figures).
+    Bench {
+        /// The int8 blob to time.
+        #[arg(long, default_value = "tests/fixtures/lenet-int8.blob")]
+        weights: PathBuf,
+        /// Test images timed one at a time.
+        #[arg(long, default_value_t = 1000)]
+        images: usize,
+        /// Passes over those images.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Training steps of the seed recipe to time (0: skip training).
+        #[arg(long, default_value_t = 40)]
+        train_steps: usize,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Describe a blob: sections, shapes, dtypes, quantization parameters, CRC.
     Inspect {
         /// The blob.
@@ -315,6 +333,22 @@ fn main() -> Result<()> {
             data,
         } => cmd_golden(&weights, &out, count, &data.data_dir),
         Command::Inspect { blob, json } => cmd_inspect(&blob, json),
+        Command::Bench {
+            weights,
+            images,
+            rounds,
+            train_steps,
+            data,
+        } => {
+            let blob = export::read_blob(&weights)?;
+            let mnist = data::load(&data.data_dir)?;
+            let opts = host::bench::BenchOptions {
+                images,
+                rounds,
+                train_steps,
+            };
+            host::bench::run(blob.bytes(), &mnist, &Backend::Flex.device(), &opts)
+        }
         Command::Classify {
             serial,
             weights,
