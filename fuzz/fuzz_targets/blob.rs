@@ -1,0 +1,88 @@
+//! Blob parsing, then a full int8 and f32 inference on whatever parses.
+//!
+//! The first input byte picks the mode. Bit 0 clear: the rest of the input is the blob. Bit 0
+//! set: the rest is a list of 5-byte patches (`u32` LE offset, XOR byte) applied to a valid blob
+//! (bit 1 clear: the committed int8 blob; set: a blob carrying both models), whose CRC is then
+//! recomputed, so the checks behind the CRC (header fields, section table, shapes, quantization
+//! parameters) are reached and inference runs on odd parameters.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use lenet_core::blob::{Activation, BlobWriter, CRC_START, SectionId, crc32};
+use lenet_core::{Model, ScratchF32, ScratchI8, pixels_to_f32};
+use libfuzzer_sys::fuzz_target;
+
+/// Copies `b` into 16-byte aligned storage, as blobs in flash are.
+fn aligned(b: &[u8]) -> Vec<u128> {
+    let mut words = vec![0u128; b.len().div_ceil(16)];
+    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..b.len()].copy_from_slice(b);
+    words
+}
+
+/// The committed int8 blob.
+const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/lenet-int8.blob");
+
+/// A valid blob with both models: the committed int8 model plus small f32 weights.
+fn both() -> &'static [u8] {
+    static BASE: OnceLock<Vec<u8>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let words = aligned(FIXTURE);
+        let m = Model::parse(&bytemuck::cast_slice(&words)[..FIXTURE.len()]).expect("fixture");
+        let mut w = BlobWriter::new(Activation::Relu);
+        for &s in SectionId::F32_SET.iter() {
+            let v: Vec<f32> = (0..s.elements())
+                .map(|i| ((i * 7919 % 201) as f32 - 100.0) * 1e-3)
+                .collect();
+            w.add_f32(s, &v).expect("f32 section");
+        }
+        for &s in SectionId::INT8_SET.iter() {
+            let b = m.sections().get(s).expect("int8 section").to_vec();
+            w.add_bytes(s, b).expect("int8 section");
+        }
+        w.finish().expect("blob")
+    })
+}
+
+/// Parses `blob` and, when it parses, classifies `pixels` with every model it carries.
+fn check(blob: &[u8], pixels: &[u8; 784]) {
+    let Ok(model) = Model::parse(blob) else {
+        return;
+    };
+    if let Some(q) = model.int8() {
+        let p = q.predict(pixels, &mut ScratchI8::new());
+        assert!(p.digit < 10);
+    }
+    if let Some(f) = model.f32() {
+        let p = f.predict(&pixels_to_f32(pixels), &mut ScratchF32::new());
+        assert!(p.digit < 10);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut pixels = [0u8; 784];
+    for (i, p) in pixels.iter_mut().enumerate() {
+        *p = data[i % data.len()].wrapping_mul(i as u8 | 1);
+    }
+    if mode & 1 == 0 {
+        check(&bytemuck::cast_slice(&aligned(rest))[..rest.len()], &pixels);
+        return;
+    }
+    let base = if mode & 2 == 0 { FIXTURE } else { both() };
+    let mut words = aligned(base);
+    let blob = &mut bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..base.len()];
+    for patch in rest.chunks_exact(5) {
+        let at = u32::from_le_bytes([patch[0], patch[1], patch[2], patch[3]]) as usize;
+        let at = at % blob.len();
+        blob[at] ^= patch[4];
+    }
+    // Keep the CRC valid so the parser looks past it: bytes 12..16 hold the CRC of
+    // `[16, total_len)`, total_len being bytes 8..12.
+    let total = u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
+    let crc = crc32(&blob[CRC_START..total.clamp(CRC_START, blob.len())]);
+    blob[12..16].copy_from_slice(&crc.to_le_bytes());
+    check(blob, &pixels);
+});
