@@ -488,7 +488,11 @@ fn export_blob(
 
 /// Prints the accuracy and confusion matrix of the chosen model of a blob (default: int8 when
 /// present) and, when the blob carries both models, the other's accuracy and their agreement.
-fn report_blob(m: &Model<'_>, test: &Split, only: Option<EvalPrecision>) -> Result<Report> {
+fn report_blob(
+    m: &Model<'_>,
+    test: &Split,
+    only: Option<EvalPrecision>,
+) -> Result<(&'static str, Report)> {
     let chosen = match only {
         Some(p) => p,
         None if m.int8().is_some() => EvalPrecision::Int8,
@@ -519,7 +523,7 @@ fn report_blob(m: &Model<'_>, test: &Split, only: Option<EvalPrecision>) -> Resu
             test.len()
         );
     }
-    Ok(report)
+    Ok((name, report))
 }
 
 fn limited(split: Split, limit: Option<usize>) -> Split {
@@ -540,7 +544,8 @@ fn cmd_eval(
     let (name, report) = if let Some(path) = &source.weights {
         let blob = export::read_blob(path)?;
         let m = Model::parse(blob.bytes()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        ("lenet-core", report_blob(&m, &test, source.precision)?)
+        let (precision, report) = report_blob(&m, &test, source.precision)?;
+        (format!("lenet-core {precision}"), report)
     } else if let Some(path) = &source.load_model {
         let device = source.backend.device();
         let (model, _) = train::load_checkpoint(path, Act::Relu, &device)?;
@@ -550,7 +555,7 @@ fn cmd_eval(
             .map(|l| lenet_core::kernels::act::argmax_f32(l) as u8);
         let report = Report::new(digits, &test.labels);
         print!("burn on {} test images: {report}", test.len());
-        ("burn f32", report)
+        ("burn f32".to_owned(), report)
     } else {
         bail!("give --weights BLOB or --load-model CHECKPOINT")
     };
