@@ -11,7 +11,7 @@ use burn::{
     prelude::*,
 };
 use lenet_core::blob::Activation;
-use lenet_core::shape::{C1, C2, CLASSES, FC1, FLAT, IN_C, K};
+use lenet_core::shape::{C1, C2, CLASSES, FC1, FLAT, IN_C, IN_H, IN_W, K, PAD};
 
 /// Hidden-layer activation as a CLI value.
 #[derive(
@@ -115,6 +115,20 @@ impl LeNet {
         net
     }
 
+    /// conv1 with bias as `[1, 20, 25] x [B, 25, 784]` → `[B, 20, 28, 28]`.
+    fn conv1(&self, patches: Tensor<3>) -> Tensor<4> {
+        let [n, _, _] = patches.dims();
+        let w: Tensor<3> = self.conv1.weight.val().reshape([1, C1, IN_C * K * K]);
+        let b: Tensor<3> = self
+            .conv1
+            .bias
+            .as_ref()
+            .expect("conv bias")
+            .val()
+            .reshape([1, C1, 1]);
+        (w.matmul(patches) + b).reshape([n, C1, IN_H, IN_W])
+    }
+
     fn act<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self.activation {
             Act::Relu => burn::tensor::activation::relu(x),
@@ -122,9 +136,14 @@ impl LeNet {
         }
     }
 
-    /// `[B, 1, 28, 28]` images in `[0, 1]` → `[B, 10]` logits.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(self.act(self.conv1.forward(x)));
+    /// conv1 patches of `B` images (from [`conv1_patches`]) → `[B, 10]` logits.
+    ///
+    /// conv1 runs as one matrix product of its `[20, 25]` kernel with the patches: the image
+    /// needs no gradient, so its im2col is built once on the host, and the product and its
+    /// weight gradient cost a fifth of burn's general convolution (which also prepares an input
+    /// gradient that nothing uses). The parameters stay those of a `Conv2d`.
+    pub fn forward(&self, patches: Tensor<3>) -> Tensor<2> {
+        let x = self.pool.forward(self.act(self.conv1(patches)));
         let x = self.pool.forward(self.act(self.conv2.forward(x)));
         let x: Tensor<2> = x.flatten(1, 3);
         self.fc2.forward(self.act(self.fc1.forward(x)))
@@ -197,22 +216,69 @@ impl FlatParams {
     }
 }
 
-/// Batch of images `[n][784]` (u8 pixels) → a `[n, 1, 28, 28]` tensor in `[0, 1]`.
-pub fn images_tensor(pixels: &[u8], device: &Device) -> Tensor<4> {
-    let n = pixels.len() / 784;
-    let data: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
-    Tensor::from_data(TensorData::new(data, [n, 1, 28, 28]), device)
+/// Batch of images `[n][784]` (u8 pixels) → conv1's input patches, a `[n, 25, 784]` tensor:
+/// `[i][ky * 5 + kx][y * 28 + x]` is image `i`'s pixel at `(y + ky - 2, x + kx - 2)` scaled to
+/// `[0, 1]`, or 0 outside the image ("same" padding).
+pub fn conv1_patches(pixels: &[u8], device: &Device) -> Tensor<3> {
+    const PLANE: usize = IN_H * IN_W;
+    let n = pixels.len() / PLANE;
+    let scale: [f32; 256] = core::array::from_fn(|p| p as f32 / 255.0);
+    let mut data = vec![0.0f32; n * K * K * PLANE];
+    for (img, out) in pixels
+        .chunks_exact(PLANE)
+        .zip(data.chunks_exact_mut(K * K * PLANE))
+    {
+        for (tap, plane) in out.chunks_exact_mut(PLANE).enumerate() {
+            let (ky, kx) = (tap / K, tap % K);
+            // Output rows/columns whose source (y + ky - PAD, x + kx - PAD) is inside the image.
+            let ys = PAD.saturating_sub(ky)..(IN_H + PAD - ky).min(IN_H);
+            let xs = PAD.saturating_sub(kx)..(IN_W + PAD - kx).min(IN_W);
+            for y in ys {
+                let src = &img[(y + ky - PAD) * IN_W..][..IN_W];
+                let dst = &mut plane[y * IN_W..][..IN_W];
+                for x in xs.clone() {
+                    dst[x] = scale[usize::from(src[x + kx - PAD])];
+                }
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [n, K * K, PLANE]), device)
 }
 
 /// Runs the model on `pixels` (`[n][784]`) in chunks and returns the `[n][10]` logits.
 pub fn logits(model: &LeNet, pixels: &[u8], device: &Device) -> Vec<[f32; CLASSES]> {
     let mut out = Vec::with_capacity(pixels.len() / 784);
     for chunk in pixels.chunks(784 * 1000) {
-        let l = to_vec(model.forward(images_tensor(chunk, device)));
+        let l = to_vec(model.forward(conv1_patches(chunk, device)));
         out.extend(
             l.chunks_exact(CLASSES)
                 .map(|c| <[f32; CLASSES]>::try_from(c).expect("10 logits")),
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conv1_as_a_matrix_product_equals_burns_convolution() {
+        let device = Device::flex();
+        let mut net = LeNet::new(Act::Relu, &device);
+        net.conv1.bias = Some(
+            Initializer::Uniform {
+                min: -1.0,
+                max: 1.0,
+            }
+            .init([C1], &device),
+        );
+        // Ink everywhere, including the borders, so every padding case is exercised.
+        let pixels: Vec<u8> = (0..3 * 784).map(|i| (i * 37 % 251) as u8).collect();
+        let images: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let images = Tensor::<4>::from_data(TensorData::new(images, [3, 1, 28, 28]), &device);
+        let want = net.conv1.forward(images).into_data();
+        let got = net.conv1(conv1_patches(&pixels, &device)).into_data();
+        want.assert_approx_eq::<f32>(&got, burn::tensor::Tolerance::absolute(1e-5));
+    }
 }

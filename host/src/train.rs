@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Mnist, PIXELS, Split};
-use crate::model::{Act, LeNet, images_tensor, logits};
+use crate::model::{Act, LeNet, conv1_patches, logits};
 
 /// Compute backend for burn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -536,7 +536,7 @@ pub fn train_with(
                 };
                 shifted(train.image(i), dx, dy, slot);
             }
-            let x = images_tensor(&batch[..n * PIXELS], &ad);
+            let x = conv1_patches(&batch[..n * PIXELS], &ad);
             let labels: Vec<i64> = idx
                 .iter()
                 .map(|&i| i64::from(train.labels[i as usize]))
