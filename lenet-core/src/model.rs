@@ -467,20 +467,42 @@ impl I8Model<'_> {
         for (q, &p) in scratch.input.iter_mut().zip(pixels) {
             *q = pixel_to_i8(p);
         }
-        conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
-            &scratch.input,
-            &self.conv1,
-            &mut scratch.pool1,
-        );
-        conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
-            &scratch.pool1,
-            &self.conv2,
-            &mut scratch.pool2,
-        );
-        dense_i8(&scratch.pool2, &self.fc1, &mut scratch.fc1);
+        self.run_conv1(&scratch.input, &mut scratch.pool1);
+        self.run_conv2(&scratch.pool1, &mut scratch.pool2);
+        self.run_fc1(&scratch.pool2, &mut scratch.fc1);
         let mut logits = [0i8; CLASSES];
-        dense_i8(&scratch.fc1, &self.fc2, &mut logits);
+        self.run_fc2(&scratch.fc1, &mut logits);
         logits
+    }
+
+    /// conv1 + ReLU + max-pool of [`I8Model::forward_portable`]: int8 input `[1][28][28]` →
+    /// `[20][14][14]`. The layers are public so that a profiler can time each one as the
+    /// forward pass runs it.
+    pub fn run_conv1(&self, input: &[i8; IN_LEN], out: &mut [i8; POOL1_LEN]) {
+        conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
+            input,
+            &self.conv1,
+            out,
+        );
+    }
+
+    /// conv2 + ReLU + max-pool: `[20][14][14]` → `[50][7][7]` (the flattened 2,450 inputs of fc1).
+    pub fn run_conv2(&self, input: &[i8; POOL1_LEN], out: &mut [i8; FLAT]) {
+        conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
+            input,
+            &self.conv2,
+            out,
+        );
+    }
+
+    /// fc1 + ReLU: 2,450 → 500.
+    pub fn run_fc1(&self, input: &[i8; FLAT], out: &mut [i8; FC1]) {
+        dense_i8(input, &self.fc1, out);
+    }
+
+    /// fc2: 500 → the 10 int8 logits.
+    pub fn run_fc2(&self, input: &[i8; FC1], out: &mut [i8; CLASSES]) {
+        dense_i8(input, &self.fc2, out);
     }
 
     /// [`I8Model::forward`] followed by argmax.

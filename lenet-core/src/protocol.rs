@@ -346,7 +346,7 @@ pub fn encode(seq: u8, message: &Message<'_>) -> EncodedFrame {
         }
     }
     let end = c.pos;
-    let crc = crc32fast::hash(c.buf.get(SYNC.len()..end).unwrap_or(&[]));
+    let crc = crate::blob::crc32(c.buf.get(SYNC.len()..end).unwrap_or(&[]));
     c.put(&crc.to_le_bytes());
     let len = c.pos;
     EncodedFrame { bytes, len }
@@ -591,7 +591,7 @@ impl Decoder {
         let received = <[u8; 4]>::try_from(crc_bytes)
             .map(u32::from_le_bytes)
             .unwrap_or(0);
-        if crc32fast::hash(body) != received {
+        if crate::blob::crc32(body) != received {
             sink(Event::Invalid {
                 seq,
                 error: FrameError::Checksum { received },

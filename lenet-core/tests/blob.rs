@@ -21,6 +21,17 @@ fn parse_mutated(f: impl FnOnce(&mut Vec<u8>)) -> Result<(), BlobError> {
 }
 
 #[test]
+fn crc32_is_the_documented_crc() {
+    // docs/weight-blob.md: the check value of CRC-32/ISO-HDLC, and one more known value.
+    assert_eq!(lenet_core::blob::crc32(b"123456789"), 0xCBF4_3926);
+    assert_eq!(lenet_core::blob::crc32(b""), 0);
+    assert_eq!(
+        lenet_core::blob::crc32(b"The quick brown fox jumps over the lazy dog"),
+        0x414F_A339
+    );
+}
+
+#[test]
 fn round_trip_views_equal_written_values() {
     let w = writer(3, true, true);
     let bytes = w.finish().unwrap();

@@ -7,12 +7,8 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use lenet_core::kernels::conv::conv2d_relu_pool_i8;
-use lenet_core::kernels::dense::dense_i8;
 use lenet_core::quant::pixel_to_i8;
-use lenet_core::shape::{
-    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FLAT, IN_C, IN_H, IN_LEN, IN_W, P1, POOL1_LEN,
-};
+use lenet_core::shape::{CLASSES, FC1, FLAT, IN_LEN, POOL1_LEN};
 use lenet_firmware::board::{self, Board};
 use lenet_firmware::{InferenceMeter, assets, exit, exit_code};
 
@@ -49,25 +45,17 @@ fn main() -> ! {
     }
     let input = m.stop();
     m.start();
-    conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
-        &b.input,
-        &model.conv1,
-        &mut b.pool1,
-    );
+    model.run_conv1(&b.input, &mut b.pool1);
     let conv1 = m.stop();
     m.start();
-    conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
-        &b.pool1,
-        &model.conv2,
-        &mut b.pool2,
-    );
+    model.run_conv2(&b.pool1, &mut b.pool2);
     let conv2 = m.stop();
     m.start();
-    dense_i8(&b.pool2, &model.fc1, &mut b.fc1);
+    model.run_fc1(&b.pool2, &mut b.fc1);
     let fc1 = m.stop();
     let mut logits = [0i8; CLASSES];
     m.start();
-    dense_i8(&b.fc1, &model.fc2, &mut logits);
+    model.run_fc2(&b.fc1, &mut logits);
     let fc2 = m.stop();
 
     let ok = logits == record.logits;
