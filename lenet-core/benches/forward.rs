@@ -1,5 +1,5 @@
 //! Whole-image latency of the int8 and f32 forward passes, portable kernels vs the x86-64
-//! AVX-512 paths, a per-layer breakdown of the portable kernels, and all-core batch throughput.
+//! AVX-512 and AVX2 paths, a per-layer breakdown of the portable kernels, and all-core batch throughput.
 //!
 //! ```sh
 //! cargo bench -p lenet-core --bench forward               # everything
@@ -86,6 +86,11 @@ fn int8(c: &mut Criterion) {
         g.bench_function("packed-convs-only", |b| {
             b.iter(|| packed.forward_convs(black_box(&img), &mut s))
         });
+        if lenet_core::kernels::x86::avx2_available() {
+            g.bench_function("avx2", |b| {
+                b.iter(|| lenet_core::kernels::x86::forward_i8_avx2(&q, black_box(&img), &mut s))
+            });
+        }
     }
     g.finish();
 }

@@ -446,7 +446,7 @@ impl I8Model<'_> {
     /// Runs the integer-only network on raw 8-bit pixels (row-major 28x28, 0 = background) and
     /// returns the 10 int8 logits (zero point `zero_points[4]`).
     ///
-    /// With the `std` feature on x86-64 CPUs with AVX-512 VNNI this runs
+    /// With the `std` feature on x86-64 CPUs with AVX-512 VNNI or AVX2 this runs
     /// `kernels::x86` (bit-identical, several times faster); everywhere
     /// else it is [`I8Model::forward_portable`].
     pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {

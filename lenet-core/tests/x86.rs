@@ -1,4 +1,4 @@
-//! The x86-64 AVX-512 forward passes are bit-identical to the portable kernels: the committed
+//! The x86-64 AVX-512 and AVX2 forward passes are bit-identical to the portable kernels: the committed
 //! int8 blob on the golden and on random images, random models of both precisions, extreme
 //! weights and inputs, and hand-edited models that must fall back to the portable path.
 //!
@@ -22,7 +22,8 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// `forward`, `PackedI8::forward` and `forward_portable` give the same logits and scratch.
+/// `forward`, `PackedI8::forward`, the AVX2 path (where the CPU has AVX2 and the model is
+/// eligible) and `forward_portable` give the same logits and scratch.
 fn check_i8(q: &I8Model<'_>, packed: &PackedI8<'_>, pixels: &[u8; 784]) {
     let (mut s_ref, mut s_fwd, mut s_pk) = (ScratchI8::new(), ScratchI8::new(), ScratchI8::new());
     let want = q.forward_portable(pixels, &mut s_ref);
@@ -30,7 +31,13 @@ fn check_i8(q: &I8Model<'_>, packed: &PackedI8<'_>, pixels: &[u8; 784]) {
     let got_pk = packed.forward(pixels, &mut s_pk);
     assert_eq!(got, want, "I8Model::forward");
     assert_eq!(got_pk, want, "PackedI8::forward");
-    for s in [&s_fwd, &s_pk] {
+    let mut s_avx2 = ScratchI8::new();
+    let mut scratches = vec![&s_fwd, &s_pk];
+    if let Some(got_avx2) = x86::forward_i8_avx2(q, pixels, &mut s_avx2) {
+        assert_eq!(got_avx2, want, "x86::forward_i8_avx2");
+        scratches.push(&s_avx2);
+    }
+    for s in scratches {
         assert_eq!(s.pool1(), s_ref.pool1());
         assert_eq!(s.pool2(), s_ref.pool2());
         assert_eq!(s.fc1(), s_ref.fc1());
@@ -67,11 +74,13 @@ fn random_pixels(r: &mut Rng) -> [u8; 784] {
 
 #[test]
 fn features_are_reported_consistently() {
-    // int8 needs everything the f32 path needs and more.
+    // int8 needs everything the f32 path needs and more; every AVX-512 CPU has AVX2.
     assert!(!x86::int8_available() || x86::f32_available());
+    assert!(!x86::f32_available() || x86::avx2_available());
     eprintln!(
-        "int8 fast path: {}, f32 fast path: {}",
+        "int8 AVX-512 path: {}, int8 AVX2 path: {}, f32 fast path: {}",
         x86::int8_available(),
+        x86::avx2_available(),
         x86::f32_available()
     );
 }
@@ -82,6 +91,10 @@ fn fixture_blob_int8_is_bit_identical_on_golden_and_random_images() {
     let model = Model::parse(blob.bytes()).unwrap();
     let q = model.int8().unwrap();
     let packed = PackedI8::new(q);
+    // The committed model is inside the fast paths' preconditions: on an AVX2 CPU the AVX2
+    // path runs (and is compared below), whatever else the CPU has.
+    let ran_avx2 = x86::forward_i8_avx2(q, &[0; 784], &mut ScratchI8::new()).is_some();
+    assert_eq!(ran_avx2, x86::avx2_available());
     for rec in fixture("golden.bin").chunks_exact(RECORD) {
         check_i8(q, &packed, rec[..784].try_into().unwrap());
     }
@@ -135,7 +148,7 @@ fn int8_hand_edited_models_fall_back_to_portable() {
     let base = *model.int8().unwrap();
     let mut r = Rng(3);
     let pixels = random_pixels(&mut r);
-    // Zero points that break `x − in_zp ∈ [0, 255]`, and a clamp below the zero point.
+    // Zero points that break `x − in_zp ∈ [0, 255]`, and a clamp below the next zero point.
     let mut edits = Vec::new();
     let mut m = base;
     m.conv1.in_zp = -100;
@@ -149,10 +162,12 @@ fn int8_hand_edited_models_fall_back_to_portable() {
     m.fc1.in_zp = 20;
     edits.push(m);
     let mut m = base;
-    m.conv1.act_min = -128;
+    m.fc1.act_min = -128;
+    m.fc2.in_zp = -100;
     edits.push(m);
     for m in &edits {
         check_i8(m, &PackedI8::new(m), &pixels);
+        assert!(x86::forward_i8_avx2(m, &pixels, &mut ScratchI8::new()).is_none());
     }
 }
 

@@ -1,8 +1,10 @@
-//! x86-64 AVX-512 forward passes, bit-identical to the portable kernels (host, `std` only).
+//! x86-64 AVX-512 and AVX2 forward passes, bit-identical to the portable kernels (host, `std`
+//! only).
 //!
 //! [`I8Model::forward`] and [`F32Model::forward`] call these automatically when the CPU has the
-//! features ([`int8_available`], [`f32_available`]; detected once and cached) and fall back to
-//! the portable kernels otherwise, so results never depend on the machine. [`PackedI8`] and
+//! features ([`int8_available`], [`avx2_available`], [`f32_available`]; detected once and
+//! cached) and fall back to the portable kernels otherwise. int8 runs the AVX-512 VNNI kernels
+//! where the CPU has them, else the AVX2 kernels ([`forward_i8_avx2`]), else the portable ones, so results never depend on the machine. [`PackedI8`] and
 //! [`PackedF32`] additionally repack the weights once per model, which removes the per-call
 //! repacking cost (int8) and makes the f32 dense layer vectorisable; build one per model and
 //! reuse it for every image.
@@ -18,6 +20,11 @@
 //!   Padding is the byte 0 (the real value 0), so it adds nothing, as in the portable kernels.
 //!   The max of the four accumulators of a pooling window is requantized with the exact 64-bit
 //!   single-rounding formula of [`requantize`](crate::quant::requantize), vectorised per lane.
+//! - **int8 on AVX2**: the same packed weights and the same precondition; each `w` and each
+//!   `x − in_zp` is widened to `i16` and `vpmaddwd` adds two exact products (each at most
+//!   `255·128` in magnitude) into an `i32` lane, so the sums are again exact. The requantization
+//!   of the pooled maxima and the dense layers' output stage call the scalar
+//!   [`QuantLayer`] output function itself, so there is nothing to diverge.
 //!   A model that breaks the preconditions (possible only by editing [`QuantLayer`] fields by
 //!   hand) runs the portable kernels instead.
 //! - **f32** (AVX-512 F): lanes are output columns (convolutions) or output units (dense
@@ -47,39 +54,49 @@ use crate::shape::{
 // ---------------------------------------------------------------------------------------------
 // Feature detection, cached.
 
-const UNKNOWN: u8 = 0;
-const NONE: u8 = 1;
-const F32: u8 = 2;
-const F32_INT8: u8 = 3;
+/// Bits of the cached feature level; 0 means not yet detected.
+const KNOWN: u8 = 1;
+const AVX2: u8 = 2;
+const AVX512F: u8 = 4;
+const AVX512_VNNI: u8 = 8;
 
-static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+static LEVEL: AtomicU8 = AtomicU8::new(0);
 
 fn level() -> u8 {
     let l = LEVEL.load(Ordering::Relaxed);
-    if l != UNKNOWN {
+    if l != 0 {
         return l;
     }
-    let f32 = std::is_x86_feature_detected!("avx512f");
-    let int8 = f32
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vnni");
-    let l = match (f32, int8) {
-        (true, true) => F32_INT8,
-        (true, false) => F32,
-        _ => NONE,
-    };
+    let mut l = KNOWN;
+    if std::is_x86_feature_detected!("avx2") {
+        l |= AVX2;
+    }
+    if std::is_x86_feature_detected!("avx512f") {
+        l |= AVX512F;
+        if std::is_x86_feature_detected!("avx512bw") && std::is_x86_feature_detected!("avx512vnni")
+        {
+            l |= AVX512_VNNI;
+        }
+    }
     LEVEL.store(l, Ordering::Relaxed);
     l
 }
 
-/// Whether this CPU runs the int8 fast path (AVX-512 F, BW and VNNI). Detected once, then cached.
+/// Whether this CPU runs the int8 AVX-512 path (AVX-512 F, BW and VNNI). Detected once, then
+/// cached.
 pub fn int8_available() -> bool {
-    level() == F32_INT8
+    level() & AVX512_VNNI != 0
 }
 
 /// Whether this CPU runs the f32 fast path (AVX-512 F). Detected once, then cached.
 pub fn f32_available() -> bool {
-    level() >= F32
+    level() & AVX512F != 0
+}
+
+/// Whether this CPU has AVX2, which runs the int8 AVX2 path ([`forward_i8_avx2`]) where the
+/// AVX-512 VNNI one is not available. Detected once, then cached.
+pub fn avx2_available() -> bool {
+    level() & AVX2 != 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,9 +401,89 @@ fn i8_eligible(m: &I8Model<'_>) -> bool {
         && small_bias(m.conv2.bias)
 }
 
-/// conv1 + ReLU + pool, then conv2 + ReLU + pool, then both dense layers.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn forward_i8_fast(
+/// The int8 kernels a forward pass runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Isa {
+    /// AVX-512 F, BW and VNNI.
+    Vnni,
+    /// AVX2.
+    Avx2,
+}
+
+/// The fastest int8 kernels this CPU can run for `m`, if any.
+fn isa_for(m: &I8Model<'_>) -> Option<Isa> {
+    if !i8_eligible(m) {
+        None
+    } else if int8_available() {
+        Some(Isa::Vnni)
+    } else if avx2_available() {
+        Some(Isa::Avx2)
+    } else {
+        None
+    }
+}
+
+/// Runs [`forward_i8_with`] with `isa`'s kernels.
+///
+/// # Safety
+/// The CPU has `isa`'s features.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_i8(
+    isa: Isa,
+    m: &I8Model<'_>,
+    prep: &I8Prep,
+    w1: &PackedConv<G1, NB1>,
+    w2: &PackedConv<G2, NB2>,
+    pixels: &[u8; IN_LEN],
+    scratch: &mut ScratchI8,
+    convs_only: bool,
+) -> [i8; CLASSES] {
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    fn vnni(
+        m: &I8Model<'_>,
+        prep: &I8Prep,
+        w1: &PackedConv<G1, NB1>,
+        w2: &PackedConv<G2, NB2>,
+        pixels: &[u8; IN_LEN],
+        scratch: &mut ScratchI8,
+        convs_only: bool,
+    ) -> [i8; CLASSES] {
+        // SAFETY: this function is compiled for, and only called with, `Isa::Vnni`'s features.
+        unsafe { forward_i8_with::<true>(m, prep, w1, w2, pixels, scratch, convs_only) }
+    }
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    fn avx2(
+        m: &I8Model<'_>,
+        prep: &I8Prep,
+        w1: &PackedConv<G1, NB1>,
+        w2: &PackedConv<G2, NB2>,
+        pixels: &[u8; IN_LEN],
+        scratch: &mut ScratchI8,
+        convs_only: bool,
+    ) -> [i8; CLASSES] {
+        // SAFETY: this function is compiled for, and only called with, `Isa::Avx2`'s features.
+        unsafe { forward_i8_with::<false>(m, prep, w1, w2, pixels, scratch, convs_only) }
+    }
+    // SAFETY: the caller guarantees `isa`'s features.
+    unsafe {
+        match isa {
+            Isa::Vnni => vnni(m, prep, w1, w2, pixels, scratch, convs_only),
+            Isa::Avx2 => avx2(m, prep, w1, w2, pixels, scratch, convs_only),
+        }
+    }
+}
+
+/// conv1 + ReLU + pool, then conv2 + ReLU + pool, then both dense layers, with the window and
+/// dense kernels of AVX-512 VNNI (`VNNI`) or of AVX2 (`!VNNI`). Inlined into a caller compiled
+/// for those features.
+///
+/// # Safety
+/// The CPU has AVX-512 F, BW and VNNI if `VNNI`, AVX2 otherwise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward_i8_with<const VNNI: bool>(
     m: &I8Model<'_>,
     prep: &I8Prep,
     w1: &PackedConv<G1, NB1>,
@@ -411,17 +508,19 @@ fn forward_i8_fast(
     let zp2 = m.conv2.in_zp;
     for py in 0..P1 {
         for px in 0..P1 {
-            let acc = window_max(&x1, 2 * py * X1_ROW + 2 * px, &POS1, &GROUPS1, w1);
-            let at = ((py + PAD) * X2_SIDE + px + PAD) * C1;
-            let mut oc = 0;
-            for (a, rq) in acc.iter().zip(&prep.conv1_rq) {
-                for q in lanes_i32(requant16(*a, rq, prep.out1)) {
-                    if oc < C1 {
-                        scratch.pool1[(oc * P1 + py) * P1 + px] = q as i8;
-                        x2[at + oc] = (q - zp2) as u8;
-                    }
-                    oc += 1;
+            let base = 2 * py * X1_ROW + 2 * px;
+            // SAFETY: the caller guarantees the features of the chosen kernel.
+            let q = unsafe {
+                if VNNI {
+                    window_q_vnni(&x1, base, &POS1, &GROUPS1, w1, &prep.conv1_rq, prep.out1)
+                } else {
+                    window_q_avx2(&x1, base, &POS1, &GROUPS1, w1, &m.conv1)
                 }
+            };
+            let at = ((py + PAD) * X2_SIDE + px + PAD) * C1;
+            for (oc, &q) in q.as_flattened().iter().enumerate().take(C1) {
+                scratch.pool1[(oc * P1 + py) * P1 + px] = q as i8;
+                x2[at + oc] = (q - zp2) as u8;
             }
         }
     }
@@ -430,29 +529,63 @@ fn forward_i8_fast(
     let zp3 = m.fc1.in_zp;
     for py in 0..P2 {
         for px in 0..P2 {
-            let acc = window_max(&x2, (2 * py * X2_SIDE + 2 * px) * C1, &POS2, &GROUPS2, w2);
-            let mut oc = 0;
-            for (a, rq) in acc.iter().zip(&prep.conv2_rq) {
-                for q in lanes_i32(requant16(*a, rq, prep.out2)) {
-                    if oc < C2 {
-                        let i = (oc * P2 + py) * P2 + px;
-                        scratch.pool2[i] = q as i8;
-                        x3[i] = (q - zp3) as u8;
-                    }
-                    oc += 1;
+            let base = (2 * py * X2_SIDE + 2 * px) * C1;
+            // SAFETY: the caller guarantees the features of the chosen kernel.
+            let q = unsafe {
+                if VNNI {
+                    window_q_vnni(&x2, base, &POS2, &GROUPS2, w2, &prep.conv2_rq, prep.out2)
+                } else {
+                    window_q_avx2(&x2, base, &POS2, &GROUPS2, w2, &m.conv2)
                 }
+            };
+            for (oc, &q) in q.as_flattened().iter().enumerate().take(C2) {
+                let i = (oc * P2 + py) * P2 + px;
+                scratch.pool2[i] = q as i8;
+                x3[i] = (q - zp3) as u8;
             }
         }
     }
     if convs_only {
         return [0; CLASSES];
     }
-    dense_i8_vnni(&x3, &m.fc1, &mut scratch.fc1);
     let zp4 = m.fc2.in_zp;
-    let x4: [u8; FC1] = core::array::from_fn(|i| (i32::from(scratch.fc1[i]) - zp4) as u8);
     let mut logits = [0i8; CLASSES];
-    dense_i8_vnni(&x4, &m.fc2, &mut logits);
+    // SAFETY: the caller guarantees the features of the chosen kernel.
+    unsafe {
+        if VNNI {
+            dense_i8_vnni(&x3, &m.fc1, &mut scratch.fc1);
+        } else {
+            dense_i8_avx2(&x3, &m.fc1, &mut scratch.fc1);
+        }
+        let x4: [u8; FC1] = core::array::from_fn(|i| (i32::from(scratch.fc1[i]) - zp4) as u8);
+        if VNNI {
+            dense_i8_vnni(&x4, &m.fc2, &mut logits);
+        } else {
+            dense_i8_avx2(&x4, &m.fc2, &mut logits);
+        }
+    }
     logits
+}
+
+/// The quantized outputs `q` of one pooling window, per output-channel lane (VNNI): the window
+/// max of the exact accumulators, requantized 16 lanes at a time.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn window_q_vnni<const G: usize, const NB: usize>(
+    x: &[u8],
+    base: usize,
+    pos: &[usize; 4],
+    groups: &[usize; G],
+    w: &PackedConv<G, NB>,
+    rq: &[Requant16; NB],
+    o: OutRange,
+) -> [[i32; 16]; NB] {
+    let acc = window_max(x, base, pos, groups, w);
+    let mut q = [[0; 16]; NB];
+    for ((q, &a), rq) in q.iter_mut().zip(&acc).zip(rq) {
+        *q = lanes_i32(requant16(a, rq, o));
+    }
+    q
 }
 
 /// int8 dense layer over `x − in_zp` bytes, weights as stored (`[OUT][IN]`, no repacking):
@@ -511,15 +644,148 @@ fn dense_i8_vnni<const IN: usize, const OUT: usize, const WN: usize>(
     }
 }
 
-/// int8 forward pass for [`I8Model::forward`]: `None` when the fast path doesn't apply (no
-/// AVX-512 VNNI, or a hand-edited model outside its preconditions). Repacks the convolution
-/// weights on the stack (33 KB) every call; [`PackedI8`] does it once.
-pub(crate) fn forward_i8(
+// ---------------------------------------------------------------------------------------------
+// int8 on AVX2 (CPUs without AVX-512 VNNI): the same packed weights, input layouts and exact
+// sums as the VNNI kernels, 8 output channels per vector. Without `vpdpbusd`, each dword of
+// weight bytes `[w0 w1 w2 w3]` is split into the 16-bit pairs `(w0, w2)` (shift left 8, then
+// arithmetic shift right 8) and `(w1, w3)` (arithmetic shift right 8), and the dword of input
+// bytes `[x0 x1 x2 x3]` into `(x0, x2)` and `(x1, x3)` (masks); `vpmaddwd` multiplies 16-bit
+// lanes into exact 32-bit products (|w·x| <= 128·255) and adds each pair exactly.
+
+/// Loads 8 `i32` (unaligned).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load8(a: &[i32; 8]) -> __m256i {
+    // SAFETY: `a` is a valid, readable 32-byte array; the load has no alignment requirement.
+    unsafe { _mm256_loadu_si256(a.as_ptr().cast()) }
+}
+
+/// Loads 16 bytes (unaligned).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load16(a: &[u8; 16]) -> __m128i {
+    // SAFETY: `a` is a valid, readable 16-byte array; the load has no alignment requirement.
+    unsafe { _mm_loadu_si128(a.as_ptr().cast()) }
+}
+
+/// The lanes of a vector as an array.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lanes8(v: __m256i) -> [i32; 8] {
+    let mut out = [0i32; 8];
+    // SAFETY: `out` is a valid, writable 32-byte array; the store has no alignment requirement.
+    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
+    out
+}
+
+/// [`window_max`] for the 16 output channels of block `b`, on AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn window_max_avx2<const G: usize, const NB: usize>(
+    x: &[u8],
+    base: usize,
+    pos: &[usize; 4],
+    groups: &[usize; G],
+    w: &PackedConv<G, NB>,
+    b: usize,
+) -> [i32; 16] {
+    let mut acc = [[_mm256_setzero_si256(); 2]; 4];
+    for (&off, wg) in groups.iter().zip(w) {
+        let (lo, hi) = wg[b].split_at(8);
+        let wv = [load8(lo.try_into().unwrap()), load8(hi.try_into().unwrap())];
+        let w02 = [
+            _mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(wv[0])),
+            _mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(wv[1])),
+        ];
+        let w13 = [_mm256_srai_epi16::<8>(wv[0]), _mm256_srai_epi16::<8>(wv[1])];
+        for (acc_p, &p) in acc.iter_mut().zip(pos) {
+            let d = dword(x, base + p + off) as u32;
+            let x02 = _mm256_set1_epi32((d & 0x00ff_00ff) as i32);
+            let x13 = _mm256_set1_epi32(((d >> 8) & 0x00ff_00ff) as i32);
+            for h in 0..2 {
+                let t = _mm256_add_epi32(
+                    _mm256_madd_epi16(x02, w02[h]),
+                    _mm256_madd_epi16(x13, w13[h]),
+                );
+                acc_p[h] = _mm256_add_epi32(acc_p[h], t);
+            }
+        }
+    }
+    let mut out = [0; 16];
+    for h in 0..2 {
+        let m01 = _mm256_max_epi32(acc[0][h], acc[1][h]);
+        let m23 = _mm256_max_epi32(acc[2][h], acc[3][h]);
+        out[8 * h..8 * h + 8].copy_from_slice(&lanes8(_mm256_max_epi32(m01, m23)));
+    }
+    out
+}
+
+/// [`window_q_vnni`] on AVX2: the window max per block of 16 channels, then each channel's
+/// output stage ([`QuantLayer::output`]); lanes past `OC` stay 0.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn window_q_avx2<const G: usize, const NB: usize, const OC: usize, const WN: usize>(
+    x: &[u8],
+    base: usize,
+    pos: &[usize; 4],
+    groups: &[usize; G],
+    w: &PackedConv<G, NB>,
+    l: &QuantLayer<'_, OC, WN>,
+) -> [[i32; 16]; NB] {
+    let mut q = [[0; 16]; NB];
+    for (b, qb) in q.iter_mut().enumerate() {
+        let acc = window_max_avx2(x, base, pos, groups, w, b);
+        for (lane, (q, a)) in qb.iter_mut().zip(acc).enumerate() {
+            let oc = 16 * b + lane;
+            if oc < OC {
+                *q = i32::from(l.output(oc, a + l.bias[oc]));
+            }
+        }
+    }
+    q
+}
+
+/// int8 dense layer over `x − in_zp` bytes on AVX2, weights as stored (`[OUT][IN]`): inputs
+/// (widened once) and weights as 16-bit lanes, 16 products per `vpmaddwd` into 8 lanes that are
+/// summed at the end of the row; the last `IN % 16` inputs are added one at a time.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn dense_i8_avx2<const IN: usize, const OUT: usize, const WN: usize>(
+    x: &[u8; IN],
+    l: &QuantLayer<'_, OUT, WN>,
+    out: &mut [i8; OUT],
+) {
+    const { assert!(IN <= FLAT && WN == IN * OUT) };
+    let full = IN / 16;
+    let mut xv = [_mm256_setzero_si256(); FLAT / 16];
+    for (c, v) in xv.iter_mut().enumerate().take(full) {
+        *v = _mm256_cvtepu8_epi16(load16(x[16 * c..16 * c + 16].try_into().unwrap()));
+    }
+    let w: &[u8] = bytemuck::cast_slice(l.weights.as_slice());
+    for (o, row) in w.chunks_exact(IN).enumerate() {
+        let mut acc = [_mm256_setzero_si256(); 2];
+        for (c, &xc) in xv.iter().enumerate().take(full) {
+            let wc = _mm256_cvtepi8_epi16(load16(row[16 * c..16 * c + 16].try_into().unwrap()));
+            acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(xc, wc));
+        }
+        let mut sum: i32 = lanes8(_mm256_add_epi32(acc[0], acc[1])).iter().sum();
+        for (&wi, &xi) in row[16 * full..].iter().zip(&x[16 * full..]) {
+            sum += i32::from(wi as i8) * i32::from(xi);
+        }
+        out[o] = l.output(o, sum + l.bias[o]);
+    }
+}
+
+/// The int8 AVX2 path on its own, whatever else the CPU has (for tests and benchmarks;
+/// [`I8Model::forward`] runs it only on CPUs without AVX-512 VNNI). `None` on a CPU without AVX2
+/// or for a model outside the fast paths' preconditions (see the module docs). Same bytes as
+/// [`I8Model::forward_portable`], in `scratch` too.
+pub fn forward_i8_avx2(
     m: &I8Model<'_>,
     pixels: &[u8; IN_LEN],
     scratch: &mut ScratchI8,
 ) -> Option<[i8; CLASSES]> {
-    if !int8_available() || !i8_eligible(m) {
+    if !avx2_available() || !i8_eligible(m) {
         return None;
     }
     let prep = I8Prep::new(m);
@@ -527,16 +793,34 @@ pub(crate) fn forward_i8(
     pack_conv1_into(m.conv1.weights, &mut w1);
     let mut w2 = [[[0i32; 16]; NB2]; G2];
     pack_conv2_into(m.conv2.weights, &mut w2);
-    // SAFETY: `int8_available()` checked that the CPU has AVX-512 F, BW and VNNI.
-    Some(unsafe { forward_i8_fast(m, &prep, &w1, &w2, pixels, scratch, false) })
+    // SAFETY: `avx2_available()` checked that the CPU has AVX2.
+    Some(unsafe { run_i8(Isa::Avx2, m, &prep, &w1, &w2, pixels, scratch, false) })
 }
 
-/// An [`I8Model`] with its convolution weights repacked once for the AVX-512 VNNI kernels
-/// (about 35 KB on the heap).
+/// int8 forward pass for [`I8Model::forward`]: `None` when no fast path applies (neither
+/// AVX-512 VNNI nor AVX2, or a hand-edited model outside their preconditions). Repacks the
+/// convolution weights on the stack (33 KB) every call; [`PackedI8`] does it once.
+pub(crate) fn forward_i8(
+    m: &I8Model<'_>,
+    pixels: &[u8; IN_LEN],
+    scratch: &mut ScratchI8,
+) -> Option<[i8; CLASSES]> {
+    let isa = isa_for(m)?;
+    let prep = I8Prep::new(m);
+    let mut w1 = [[[0i32; 16]; NB1]; G1];
+    pack_conv1_into(m.conv1.weights, &mut w1);
+    let mut w2 = [[[0i32; 16]; NB2]; G2];
+    pack_conv2_into(m.conv2.weights, &mut w2);
+    // SAFETY: `isa_for` chose kernels whose features the CPU has.
+    Some(unsafe { run_i8(isa, m, &prep, &w1, &w2, pixels, scratch, false) })
+}
+
+/// An [`I8Model`] with its convolution weights repacked once for the int8 AVX-512 VNNI or
+/// AVX2 kernels (about 35 KB on the heap).
 ///
 /// [`PackedI8::forward`] gives exactly the bytes of [`I8Model::forward`] (and of the portable
-/// kernels) on every CPU; it is faster on CPUs with AVX-512 VNNI, where it skips the per-call
-/// repacking that [`I8Model::forward`] does. Build it once per model:
+/// kernels) on every CPU; it is faster on CPUs with AVX-512 VNNI or AVX2, where it skips the
+/// per-call repacking that [`I8Model::forward`] does. Build it once per model:
 ///
 /// ```
 /// use lenet_core::{Model, ScratchI8, kernels::x86::PackedI8};
@@ -549,22 +833,21 @@ pub(crate) fn forward_i8(
 /// ```
 pub struct PackedI8<'a> {
     model: I8Model<'a>,
-    fast: bool,
+    isa: Option<Isa>,
     prep: I8Prep,
     conv1: Box<PackedConv<G1, NB1>>,
     conv2: Box<PackedConv<G2, NB2>>,
 }
 
 impl<'a> PackedI8<'a> {
-    /// Repacks `model`'s weights (no-op but a copy of the views when the fast path can't run).
+    /// Repacks `model`'s weights (no-op but a copy of the views when no fast path can run).
     pub fn new(model: &I8Model<'a>) -> Box<Self> {
-        let fast = int8_available() && i8_eligible(model);
         let conv1 = pack_conv1(model.conv1.weights);
         let mut conv2 = Box::new([[[0i32; 16]; NB2]; G2]);
         pack_conv2_into(model.conv2.weights, &mut conv2);
         Box::new(Self {
             model: *model,
-            fast,
+            isa: isa_for(model),
             prep: I8Prep::new(model),
             conv1,
             conv2,
@@ -578,31 +861,23 @@ impl<'a> PackedI8<'a> {
 
     /// Same contract and result as [`I8Model::forward`].
     pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
-        if self.fast {
-            // SAFETY: `fast` implies `int8_available()`: the CPU has AVX-512 F, BW and VNNI.
-            unsafe {
-                forward_i8_fast(
-                    &self.model,
-                    &self.prep,
-                    &self.conv1,
-                    &self.conv2,
-                    pixels,
-                    scratch,
-                    false,
-                )
-            }
-        } else {
-            self.model.forward_portable(pixels, scratch)
+        match self.isa {
+            // SAFETY: `isa_for` chose kernels whose features the CPU has.
+            Some(isa) => unsafe {
+                let (m, p) = (&self.model, &self.prep);
+                run_i8(isa, m, p, &self.conv1, &self.conv2, pixels, scratch, false)
+            },
+            None => self.model.forward_portable(pixels, scratch),
         }
     }
 
     /// Only the two convolutions of [`PackedI8::forward`] (for the per-layer benchmark).
     #[doc(hidden)]
     pub fn forward_convs(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) {
-        if self.fast {
+        if let Some(isa) = self.isa {
             let (m, p) = (&self.model, &self.prep);
-            // SAFETY: `fast` implies `int8_available()`: the CPU has AVX-512 F, BW and VNNI.
-            unsafe { forward_i8_fast(m, p, &self.conv1, &self.conv2, pixels, scratch, true) };
+            // SAFETY: `isa_for` chose kernels whose features the CPU has.
+            unsafe { run_i8(isa, m, p, &self.conv1, &self.conv2, pixels, scratch, true) };
         }
     }
 }
