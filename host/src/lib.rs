@@ -3,6 +3,8 @@
 
 #[cfg(feature = "train")]
 pub mod bench;
+#[cfg(feature = "train")]
+pub mod conv2;
 pub mod data;
 pub mod eval;
 pub mod export;

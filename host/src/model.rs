@@ -144,7 +144,9 @@ impl LeNet {
     /// gradient that nothing uses). The parameters stay those of a `Conv2d`.
     pub fn forward(&self, patches: Tensor<3>) -> Tensor<2> {
         let x = self.pool.forward(self.act(self.conv1(patches)));
-        let x = self.pool.forward(self.act(self.conv2.forward(x)));
+        let x = self
+            .pool
+            .forward(self.act(crate::conv2::forward(&self.conv2, x)));
         let x: Tensor<2> = x.flatten(1, 3);
         self.fc2.forward(self.act(self.fc1.forward(x)))
     }
