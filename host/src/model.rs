@@ -141,7 +141,9 @@ impl LeNet {
     /// conv1 runs as one matrix product of its `[20, 25]` kernel with the patches: the image
     /// needs no gradient, so its im2col is built once on the host, and the product and its
     /// weight gradient cost a fifth of burn's general convolution (which also prepares an input
-    /// gradient that nothing uses). The parameters stay those of a `Conv2d`.
+    /// gradient that nothing uses). conv2 runs through [`crate::conv2::forward`]: im2col matrix
+    /// products for its forward pass and weight gradient when training on the CPU. The
+    /// parameters stay those of a `Conv2d`.
     pub fn forward(&self, patches: Tensor<3>) -> Tensor<2> {
         let x = self.pool.forward(self.act(self.conv1(patches)));
         let x = self
