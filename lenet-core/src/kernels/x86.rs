@@ -423,54 +423,38 @@ fn isa_for(m: &I8Model<'_>) -> Option<Isa> {
     }
 }
 
+/// The inputs of one int8 forward pass on the fast kernels.
+#[derive(Clone, Copy)]
+struct I8Call<'a, 'm> {
+    m: &'a I8Model<'m>,
+    prep: &'a I8Prep,
+    w1: &'a PackedConv<G1, NB1>,
+    w2: &'a PackedConv<G2, NB2>,
+    pixels: &'a [u8; IN_LEN],
+    /// Stop after the convolutions (the logits are then zero).
+    convs_only: bool,
+}
+
 /// Runs [`forward_i8_with`] with `isa`'s kernels.
 ///
 /// # Safety
 /// The CPU has `isa`'s features.
-#[allow(clippy::too_many_arguments)]
-unsafe fn run_i8(
-    isa: Isa,
-    m: &I8Model<'_>,
-    prep: &I8Prep,
-    w1: &PackedConv<G1, NB1>,
-    w2: &PackedConv<G2, NB2>,
-    pixels: &[u8; IN_LEN],
-    scratch: &mut ScratchI8,
-    convs_only: bool,
-) -> [i8; CLASSES] {
+unsafe fn run_i8(isa: Isa, call: I8Call<'_, '_>, scratch: &mut ScratchI8) -> [i8; CLASSES] {
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[allow(clippy::too_many_arguments)]
-    fn vnni(
-        m: &I8Model<'_>,
-        prep: &I8Prep,
-        w1: &PackedConv<G1, NB1>,
-        w2: &PackedConv<G2, NB2>,
-        pixels: &[u8; IN_LEN],
-        scratch: &mut ScratchI8,
-        convs_only: bool,
-    ) -> [i8; CLASSES] {
+    fn vnni(call: I8Call<'_, '_>, scratch: &mut ScratchI8) -> [i8; CLASSES] {
         // SAFETY: this function is compiled for, and only called with, `Isa::Vnni`'s features.
-        unsafe { forward_i8_with::<true>(m, prep, w1, w2, pixels, scratch, convs_only) }
+        unsafe { forward_i8_with::<true>(call, scratch) }
     }
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    fn avx2(
-        m: &I8Model<'_>,
-        prep: &I8Prep,
-        w1: &PackedConv<G1, NB1>,
-        w2: &PackedConv<G2, NB2>,
-        pixels: &[u8; IN_LEN],
-        scratch: &mut ScratchI8,
-        convs_only: bool,
-    ) -> [i8; CLASSES] {
+    fn avx2(call: I8Call<'_, '_>, scratch: &mut ScratchI8) -> [i8; CLASSES] {
         // SAFETY: this function is compiled for, and only called with, `Isa::Avx2`'s features.
-        unsafe { forward_i8_with::<false>(m, prep, w1, w2, pixels, scratch, convs_only) }
+        unsafe { forward_i8_with::<false>(call, scratch) }
     }
     // SAFETY: the caller guarantees `isa`'s features.
     unsafe {
         match isa {
-            Isa::Vnni => vnni(m, prep, w1, w2, pixels, scratch, convs_only),
-            Isa::Avx2 => avx2(m, prep, w1, w2, pixels, scratch, convs_only),
+            Isa::Vnni => vnni(call, scratch),
+            Isa::Avx2 => avx2(call, scratch),
         }
     }
 }
@@ -482,16 +466,18 @@ unsafe fn run_i8(
 /// # Safety
 /// The CPU has AVX-512 F, BW and VNNI if `VNNI`, AVX2 otherwise.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn forward_i8_with<const VNNI: bool>(
-    m: &I8Model<'_>,
-    prep: &I8Prep,
-    w1: &PackedConv<G1, NB1>,
-    w2: &PackedConv<G2, NB2>,
-    pixels: &[u8; IN_LEN],
+    call: I8Call<'_, '_>,
     scratch: &mut ScratchI8,
-    convs_only: bool,
 ) -> [i8; CLASSES] {
+    let I8Call {
+        m,
+        prep,
+        w1,
+        w2,
+        pixels,
+        convs_only,
+    } = call;
     // conv1 input: `x − in_zp = pixel` (in_zp = −128), zero padded.
     let mut x1 = [0u8; X1_ROWS * X1_ROW];
     for (row, src) in x1[PAD * X1_ROW..]
@@ -794,7 +780,20 @@ pub fn forward_i8_avx2(
     let mut w2 = [[[0i32; 16]; NB2]; G2];
     pack_conv2_into(m.conv2.weights, &mut w2);
     // SAFETY: `avx2_available()` checked that the CPU has AVX2.
-    Some(unsafe { run_i8(Isa::Avx2, m, &prep, &w1, &w2, pixels, scratch, false) })
+    Some(unsafe {
+        run_i8(
+            Isa::Avx2,
+            I8Call {
+                m,
+                prep: &prep,
+                w1: &w1,
+                w2: &w2,
+                pixels,
+                convs_only: false,
+            },
+            scratch,
+        )
+    })
 }
 
 /// int8 forward pass for [`I8Model::forward`]: `None` when no fast path applies (neither
@@ -812,7 +811,20 @@ pub(crate) fn forward_i8(
     let mut w2 = [[[0i32; 16]; NB2]; G2];
     pack_conv2_into(m.conv2.weights, &mut w2);
     // SAFETY: `isa_for` chose kernels whose features the CPU has.
-    Some(unsafe { run_i8(isa, m, &prep, &w1, &w2, pixels, scratch, false) })
+    Some(unsafe {
+        run_i8(
+            isa,
+            I8Call {
+                m,
+                prep: &prep,
+                w1: &w1,
+                w2: &w2,
+                pixels,
+                convs_only: false,
+            },
+            scratch,
+        )
+    })
 }
 
 /// An [`I8Model`] with its convolution weights repacked once for the int8 AVX-512 VNNI or
@@ -865,7 +877,18 @@ impl<'a> PackedI8<'a> {
             // SAFETY: `isa_for` chose kernels whose features the CPU has.
             Some(isa) => unsafe {
                 let (m, p) = (&self.model, &self.prep);
-                run_i8(isa, m, p, &self.conv1, &self.conv2, pixels, scratch, false)
+                run_i8(
+                    isa,
+                    I8Call {
+                        m,
+                        prep: p,
+                        w1: &self.conv1,
+                        w2: &self.conv2,
+                        pixels,
+                        convs_only: false,
+                    },
+                    scratch,
+                )
             },
             None => self.model.forward_portable(pixels, scratch),
         }
@@ -877,7 +900,20 @@ impl<'a> PackedI8<'a> {
         if let Some(isa) = self.isa {
             let (m, p) = (&self.model, &self.prep);
             // SAFETY: `isa_for` chose kernels whose features the CPU has.
-            unsafe { run_i8(isa, m, p, &self.conv1, &self.conv2, pixels, scratch, true) };
+            unsafe {
+                run_i8(
+                    isa,
+                    I8Call {
+                        m,
+                        prep: p,
+                        w1: &self.conv1,
+                        w2: &self.conv2,
+                        pixels,
+                        convs_only: true,
+                    },
+                    scratch,
+                )
+            };
         }
     }
 }
