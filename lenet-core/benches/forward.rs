@@ -1,5 +1,6 @@
 //! Whole-image latency of the int8 and f32 forward passes, portable kernels vs the x86-64
-//! AVX-512 and AVX2 paths, a per-layer breakdown of the portable kernels, and all-core batch throughput.
+//! AVX-512 and AVX2 paths, a per-layer breakdown of the portable kernels, and all-core batch
+//! throughput.
 //!
 //! ```sh
 //! cargo bench -p lenet-core --bench forward               # everything

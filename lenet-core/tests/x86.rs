@@ -1,6 +1,6 @@
-//! The x86-64 AVX-512 and AVX2 forward passes are bit-identical to the portable kernels: the committed
-//! int8 blob on the golden and on random images, random models of both precisions, extreme
-//! weights and inputs, and hand-edited models that must fall back to the portable path.
+//! The x86-64 AVX-512 and AVX2 forward passes are bit-identical to the portable kernels: the
+//! committed int8 blob on the golden and on random images, random models of both precisions,
+//! extreme weights and inputs, and hand-edited models that must fall back to the portable path.
 //!
 //! On a CPU without the features the fast paths fall back, and these tests still check that
 //! `forward`, the packed models and `forward_portable` agree.
@@ -169,6 +169,10 @@ fn int8_hand_edited_models_fall_back_to_portable() {
         check_i8(m, &PackedI8::new(m), &pixels);
         assert!(x86::forward_i8_avx2(m, &pixels, &mut ScratchI8::new()).is_none());
     }
+    // A clamp that changes nothing on this model (conv1's ReLU already clamps at −128).
+    let mut m = base;
+    m.conv1.act_min = -128;
+    check_i8(&m, &PackedI8::new(&m), &pixels);
 }
 
 proptest! {

@@ -3,11 +3,11 @@
 //!
 //! [`I8Model::forward`] and [`F32Model::forward`] call these automatically when the CPU has the
 //! features ([`int8_available`], [`avx2_available`], [`f32_available`]; detected once and
-//! cached) and fall back to the portable kernels otherwise. int8 runs the AVX-512 VNNI kernels
-//! where the CPU has them, else the AVX2 kernels ([`forward_i8_avx2`]), else the portable ones, so results never depend on the machine. [`PackedI8`] and
-//! [`PackedF32`] additionally repack the weights once per model, which removes the per-call
-//! repacking cost (int8) and makes the f32 dense layer vectorisable; build one per model and
-//! reuse it for every image.
+//! cached) and fall back to the portable kernels otherwise, so results never depend on the
+//! machine. int8 runs the AVX-512 VNNI kernels where the CPU has them, else the AVX2 kernels
+//! ([`forward_i8_avx2`]), else the portable ones. [`PackedI8`] and [`PackedF32`] additionally
+//! repack the weights once per model, which removes the per-call repacking cost (int8) and makes
+//! the f32 dense layer vectorisable; build one per model and reuse it for every image.
 //!
 //! # Why the results are bit-identical
 //! - **int8** (AVX-512 F + BW + VNNI): every layer sums `w·(x − in_zp)` exactly in `i32` (the
@@ -774,26 +774,35 @@ pub fn forward_i8_avx2(
     if !avx2_available() || !i8_eligible(m) {
         return None;
     }
+    // SAFETY: `avx2_available()` checked that the CPU has AVX2.
+    Some(unsafe { repack_and_run(Isa::Avx2, m, pixels, scratch) })
+}
+
+/// Repacks `m`'s convolution weights on the stack (33 KB) and runs `isa`'s kernels.
+///
+/// # Safety
+/// The CPU has `isa`'s features.
+unsafe fn repack_and_run(
+    isa: Isa,
+    m: &I8Model<'_>,
+    pixels: &[u8; IN_LEN],
+    scratch: &mut ScratchI8,
+) -> [i8; CLASSES] {
     let prep = I8Prep::new(m);
     let mut w1 = [[[0i32; 16]; NB1]; G1];
     pack_conv1_into(m.conv1.weights, &mut w1);
     let mut w2 = [[[0i32; 16]; NB2]; G2];
     pack_conv2_into(m.conv2.weights, &mut w2);
-    // SAFETY: `avx2_available()` checked that the CPU has AVX2.
-    Some(unsafe {
-        run_i8(
-            Isa::Avx2,
-            I8Call {
-                m,
-                prep: &prep,
-                w1: &w1,
-                w2: &w2,
-                pixels,
-                convs_only: false,
-            },
-            scratch,
-        )
-    })
+    let call = I8Call {
+        m,
+        prep: &prep,
+        w1: &w1,
+        w2: &w2,
+        pixels,
+        convs_only: false,
+    };
+    // SAFETY: the caller guarantees `isa`'s features.
+    unsafe { run_i8(isa, call, scratch) }
 }
 
 /// int8 forward pass for [`I8Model::forward`]: `None` when no fast path applies (neither
@@ -805,26 +814,8 @@ pub(crate) fn forward_i8(
     scratch: &mut ScratchI8,
 ) -> Option<[i8; CLASSES]> {
     let isa = isa_for(m)?;
-    let prep = I8Prep::new(m);
-    let mut w1 = [[[0i32; 16]; NB1]; G1];
-    pack_conv1_into(m.conv1.weights, &mut w1);
-    let mut w2 = [[[0i32; 16]; NB2]; G2];
-    pack_conv2_into(m.conv2.weights, &mut w2);
     // SAFETY: `isa_for` chose kernels whose features the CPU has.
-    Some(unsafe {
-        run_i8(
-            isa,
-            I8Call {
-                m,
-                prep: &prep,
-                w1: &w1,
-                w2: &w2,
-                pixels,
-                convs_only: false,
-            },
-            scratch,
-        )
-    })
+    Some(unsafe { repack_and_run(isa, m, pixels, scratch) })
 }
 
 /// An [`I8Model`] with its convolution weights repacked once for the int8 AVX-512 VNNI or
@@ -871,25 +862,23 @@ impl<'a> PackedI8<'a> {
         &self.model
     }
 
+    /// The fast kernels' inputs for one image.
+    fn call<'s>(&'s self, pixels: &'s [u8; IN_LEN], convs_only: bool) -> I8Call<'s, 'a> {
+        I8Call {
+            m: &self.model,
+            prep: &self.prep,
+            w1: &self.conv1,
+            w2: &self.conv2,
+            pixels,
+            convs_only,
+        }
+    }
+
     /// Same contract and result as [`I8Model::forward`].
     pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
         match self.isa {
             // SAFETY: `isa_for` chose kernels whose features the CPU has.
-            Some(isa) => unsafe {
-                let (m, p) = (&self.model, &self.prep);
-                run_i8(
-                    isa,
-                    I8Call {
-                        m,
-                        prep: p,
-                        w1: &self.conv1,
-                        w2: &self.conv2,
-                        pixels,
-                        convs_only: false,
-                    },
-                    scratch,
-                )
-            },
+            Some(isa) => unsafe { run_i8(isa, self.call(pixels, false), scratch) },
             None => self.model.forward_portable(pixels, scratch),
         }
     }
@@ -898,22 +887,8 @@ impl<'a> PackedI8<'a> {
     #[doc(hidden)]
     pub fn forward_convs(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) {
         if let Some(isa) = self.isa {
-            let (m, p) = (&self.model, &self.prep);
             // SAFETY: `isa_for` chose kernels whose features the CPU has.
-            unsafe {
-                run_i8(
-                    isa,
-                    I8Call {
-                        m,
-                        prep: p,
-                        w1: &self.conv1,
-                        w2: &self.conv2,
-                        pixels,
-                        convs_only: true,
-                    },
-                    scratch,
-                )
-            };
+            unsafe { run_i8(isa, self.call(pixels, true), scratch) };
         }
     }
 }
