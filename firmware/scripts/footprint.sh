@@ -50,7 +50,7 @@ static_ram() {
     echo $(($(section .data "$elf") + $(section .bss "$elf") + $(section .uninit "$elf")))
 }
 
-echo "== footprint (release: opt-level z, lenet-core at 3, fat LTO)"
+echo "== footprint (release: opt-level z, lenet-core at s, fat LTO)"
 log=$(QEMU_TIMEOUT=${QEMU_TIMEOUT:-300} cargo run --release -q 2>/dev/null) || {
     echo "self-test failed:"
     echo "$log"

@@ -477,7 +477,9 @@ impl I8Model<'_> {
 
     /// conv1 + ReLU + max-pool of [`I8Model::forward_portable`]: int8 input `[1][28][28]` →
     /// `[20][14][14]`. The layers are public so that a profiler can time each one as the
-    /// forward pass runs it.
+    /// forward pass runs it. Each `run_*` layer is out of line: compiled once, with lenet-core's
+    /// own optimisation level, even inside a firmware built for size.
+    #[inline(never)]
     pub fn run_conv1(&self, input: &[i8; IN_LEN], out: &mut [i8; POOL1_LEN]) {
         conv2d_relu_pool_i8::<IN_C, C1, IN_H, IN_W, IN_LEN, CONV1_W_LEN, POOL1_LEN>(
             input,
@@ -487,6 +489,7 @@ impl I8Model<'_> {
     }
 
     /// conv2 + ReLU + max-pool: `[20][14][14]` → `[50][7][7]` (the flattened 2,450 inputs of fc1).
+    #[inline(never)]
     pub fn run_conv2(&self, input: &[i8; POOL1_LEN], out: &mut [i8; FLAT]) {
         conv2d_relu_pool_i8::<C1, C2, P1, P1, POOL1_LEN, CONV2_W_LEN, FLAT>(
             input,
@@ -496,11 +499,13 @@ impl I8Model<'_> {
     }
 
     /// fc1 + ReLU: 2,450 → 500.
+    #[inline(never)]
     pub fn run_fc1(&self, input: &[i8; FLAT], out: &mut [i8; FC1]) {
         dense_i8(input, &self.fc1, out);
     }
 
     /// fc2: 500 → the 10 int8 logits.
+    #[inline(never)]
     pub fn run_fc2(&self, input: &[i8; FC1], out: &mut [i8; CLASSES]) {
         dense_i8(input, &self.fc2, out);
     }

@@ -83,6 +83,14 @@ pub fn quantize_multiplier(real: f64) -> Option<FixedMultiplier> {
 pub fn requantize(acc: i32, multiplier: i32, shift: i32) -> i32 {
     let total_shift = (31 - shift.clamp(SHIFT_MIN, SHIFT_MAX)) as u32; // 1..=62
     let product = i64::from(acc) * i64::from(multiplier); // |product| <= 2^62
+    if total_shift > 32 {
+        // The usual case (a multiplier below 1/4): the rounding term lies in the high word, and
+        // the low word cannot change the floor, so 32-bit arithmetic gives the same bits:
+        // floor((hi·2^32 + lo + 2^(t−1)) / 2^t) = (hi + 2^(t−33)) >> (t − 32) for 0 <= lo < 2^32.
+        // |hi| <= 2^30 and the rounding term <= 2^29, so the sum cannot overflow.
+        let hi = (product >> 32) as i32;
+        return (hi + (1 << (total_shift - 33))) >> (total_shift - 32);
+    }
     let round = 1i64 << (total_shift - 1); // <= 2^61, so the sum cannot overflow
     let scaled = (product + round) >> total_shift;
     scaled.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32

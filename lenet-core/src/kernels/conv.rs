@@ -227,47 +227,110 @@ fn im2col_pair<const IC: usize, const H: usize, const W: usize>(
         // Padding taps (rows rounded up to whole words) meet zero weights; keep them at 0 too.
         s0[IC * K * K..].fill(pad);
         s1[IC * K * K..].fill(pad);
-        // Columns ox - 2 ..= ox + 3 cover both positions' kernels.
-        let inside = ox >= PAD && ox + K - PAD < W;
-        for (ic, in_c) in input.chunks_exact(H * W).enumerate().take(IC) {
+        // Input columns ox − 2 ..= ox + 3 cover both positions' kernels; with K = 5, PAD = 2 and
+        // an even `ox` in an even `W`, at most the two leftmost or the two rightmost of them lie
+        // outside the input when `W >= 6`, so each row of the window is one fixed-size copy.
+        let edge = match (ox < PAD, ox + K + 1 - PAD > W) {
+            (false, false) => Edge::Inside,
+            (true, false) => Edge::Left,
+            (false, true) => Edge::Right,
+            (true, true) => Edge::Narrow,
+        };
+        for (ic, in_c) in input.chunks_exact(H * W).enumerate() {
             for ky in 0..K {
                 let t = (ic * K + ky) * K;
-                let (d0, d1) = (&mut s0[t..t + K], &mut s1[t..t + K]);
-                let iy = oy + ky;
-                if iy < PAD || iy - PAD >= H {
-                    d0.fill(pad);
-                    d1.fill(pad);
+                // Fixed-size rows, so that each copy is a few loads and stores at every
+                // optimisation level (a 5-byte slice copy can become a `memcpy` call).
+                let (Some(d0), Some(d1)) = (
+                    s0[t..].first_chunk_mut::<K>(),
+                    s1[t..].first_chunk_mut::<K>(),
+                ) else {
                     continue;
-                }
-                let in_row = &in_c[(iy - PAD) * W..(iy - PAD + 1) * W];
-                if inside {
-                    let src = &in_row[ox - PAD..ox - PAD + K + 1];
-                    d0.copy_from_slice(&src[..K]);
-                    d1.copy_from_slice(&src[1..]);
+                };
+                // Input row `oy + ky − PAD`, if it exists.
+                let iy = (oy + ky).wrapping_sub(PAD);
+                let row = if iy < H {
+                    in_c.get(iy * W..iy * W + W)
                 } else {
-                    // Input column `ox + c - PAD`, or padding.
-                    let at = |c: usize| {
-                        let x = ox + c;
-                        if x < PAD || x - PAD >= W {
-                            pad
-                        } else {
-                            in_row[x - PAD]
+                    None
+                };
+                match (row, edge) {
+                    (None, _) => {
+                        *d0 = [pad; K];
+                        *d1 = [pad; K];
+                    }
+                    (Some(row), Edge::Inside) => {
+                        if let Some(src) = row[ox - PAD..].first_chunk::<{ K + 1 }>() {
+                            d0.copy_from_slice(&src[..K]);
+                            d1.copy_from_slice(&src[1..]);
                         }
-                    };
-                    for (kx, (a, b)) in d0.iter_mut().zip(d1.iter_mut()).enumerate() {
-                        *a = at(kx);
-                        *b = at(kx + 1);
+                    }
+                    (Some(row), edge) => {
+                        let window = edge.window(row, ox, pad);
+                        d0.copy_from_slice(&window[..K]);
+                        d1.copy_from_slice(&window[1..]);
                     }
                 }
             }
         }
     }
-    for x in [x0, x1] {
-        for g in 0..groups {
-            let raw = x[groups + g];
-            x[2 * g] = dsp::sxtab16(minus_zp, raw);
-            x[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, raw);
+    // Both columns in one loop (each with its constant length, so no bounds checks remain).
+    for g in 0..groups {
+        let (r0, r1) = (x0[groups + g], x1[groups + g]);
+        x0[2 * g] = dsp::sxtab16(minus_zp, r0);
+        x0[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, r0);
+        x1[2 * g] = dsp::sxtab16(minus_zp, r1);
+        x1[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, r1);
+    }
+}
+
+/// Where the six input columns of a half pooling window (`ox − 2 ..= ox + 3`) lie.
+#[derive(Clone, Copy)]
+enum Edge {
+    /// The two leftmost are padding (`ox = 0`).
+    Left,
+    /// All six are inside the row.
+    Inside,
+    /// The two rightmost are padding (`ox = W − 2`).
+    Right,
+    /// Both ends are padding (inputs narrower than 6 columns; never in LeNet).
+    Narrow,
+}
+
+impl Edge {
+    /// The six raw bytes of `row` (one input row) under the window at `ox`, padding as `pad`.
+    #[inline(always)]
+    fn window(self, row: &[u8], ox: usize, pad: u8) -> [u8; K + 1] {
+        const { assert!(K == 5 && PAD == 2) };
+        let mut w = [pad; K + 1];
+        match self {
+            Self::Left => {
+                if let (Some(src), Some(dst)) = (row.first_chunk::<4>(), w.last_chunk_mut::<4>()) {
+                    *dst = *src;
+                }
+            }
+            Self::Inside => {
+                if let Some(src) = row
+                    .get(ox - PAD..)
+                    .and_then(|r| r.first_chunk::<{ K + 1 }>())
+                {
+                    w = *src;
+                }
+            }
+            Self::Right => {
+                if let (Some(src), Some(dst)) = (row.last_chunk::<4>(), w.first_chunk_mut::<4>()) {
+                    *dst = *src;
+                }
+            }
+            Self::Narrow => {
+                for (c, v) in w.iter_mut().enumerate() {
+                    if let Some(&x) = (ox + c).checked_sub(PAD).and_then(|x| row.get(x)) {
+                        *v = x;
+                    }
+                }
+            }
         }
+        w
     }
 }
 
