@@ -4,7 +4,7 @@
 //! `LENET_GOLDEN` (default `../tests/fixtures/golden.bin`); a rebuild follows any change of either
 //! variable or file.
 
-use lenet_core::{BlobError, I8Model, Model};
+use lenet_core::{BlobError, I8Model};
 
 use crate::golden::{Golden, GoldenError};
 
@@ -31,25 +31,16 @@ pub fn golden_bytes() -> &'static [u8] {
     &GOLDEN
 }
 
-/// Why the embedded blob cannot drive the int8 firmware.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
-pub enum ModelError {
-    /// The blob was rejected by the parser.
-    Blob(BlobError),
-    /// The blob is valid but carries only the f32 model.
-    NoInt8Model,
-}
-
-/// Parses the embedded blob and returns its int8 model.
+/// Parses the embedded blob and returns its int8 model (`I8Model::parse`: every check of the
+/// full parser, without the f32 model's views).
 ///
 /// # Errors
-/// [`ModelError`] when the blob is malformed or has no int8 model.
-// Out of line: the parser's locals (the section table and the f32 model) then live in a frame of
+/// [`BlobError`] when the blob is malformed or has no int8 model.
+// Out of line: the parser's locals (the section table) then live in a frame of
 // their own, popped before inference, instead of in the caller's frame under the inference's.
 #[inline(never)]
-pub fn int8_model() -> Result<I8Model<'static>, ModelError> {
-    let model = Model::parse(weights()).map_err(ModelError::Blob)?;
-    model.int8().copied().ok_or(ModelError::NoInt8Model)
+pub fn int8_model() -> Result<I8Model<'static>, BlobError> {
+    I8Model::parse(weights())
 }
 
 /// Parses the embedded golden vectors.

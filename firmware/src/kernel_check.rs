@@ -17,9 +17,9 @@
 //! has measured the peak stack of inference, so they do not count towards the RAM figure.
 
 use lenet_core::I8Model;
-use lenet_core::kernels::QuantLayer;
 use lenet_core::kernels::conv::conv2d_relu_pool_i8;
 use lenet_core::kernels::dense::dense_i8;
+use lenet_core::kernels::{QuantLayer, Requant};
 use lenet_core::reference::{conv2d_i8_ref, dense_i8_ref, max_pool2_i8_ref};
 use lenet_core::shape::FLAT;
 
@@ -58,19 +58,23 @@ impl XorShift {
 /// Quantization parameters of one random layer with `OC` channels.
 struct Params<const OC: usize> {
     bias: [i32; OC],
+    /// One per channel; all equal when `per_tensor`.
     multiplier: [i32; OC],
     shift: [i32; OC],
+    /// The layer holds one requantization pair for all channels.
+    per_tensor: bool,
     in_zp: i32,
     out_zp: i32,
     act_min: i32,
 }
 
 impl<const OC: usize> Params<OC> {
-    fn random(rng: &mut XorShift, log2_acc: i32, relu: bool) -> Self {
+    fn random(rng: &mut XorShift, log2_acc: i32, relu: bool, per_tensor: bool) -> Self {
         let mut p = Params {
             bias: [0; OC],
             multiplier: [0; OC],
             shift: [0; OC],
+            per_tensor,
             in_zp: rng.range(-128, 127),
             out_zp: rng.range(-128, 127),
             act_min: -128,
@@ -82,6 +86,10 @@ impl<const OC: usize> Params<OC> {
             p.bias[oc] = rng.range(-(1 << log2_acc), 1 << log2_acc);
             (p.multiplier[oc], p.shift[oc]) = rng.requant(log2_acc);
         }
+        if per_tensor {
+            p.multiplier = [p.multiplier[0]; OC];
+            p.shift = [p.shift[0]; OC];
+        }
         p
     }
 
@@ -89,8 +97,17 @@ impl<const OC: usize> Params<OC> {
         QuantLayer {
             weights,
             bias: &self.bias,
-            multiplier: &self.multiplier,
-            shift: &self.shift,
+            requant: if self.per_tensor {
+                Requant::PerTensor {
+                    multiplier: self.multiplier[0],
+                    shift: self.shift[0],
+                }
+            } else {
+                Requant::PerChannel {
+                    multiplier: &self.multiplier,
+                    shift: &self.shift,
+                }
+            },
             in_zp: self.in_zp,
             out_zp: self.out_zp,
             act_min: self.act_min,
@@ -114,6 +131,7 @@ fn conv_case<
 >(
     rng: &mut XorShift,
     relu: bool,
+    per_tensor: bool,
 ) -> bool {
     let mut input = [0i8; IN];
     let mut weights = [0i8; WN];
@@ -121,7 +139,7 @@ fn conv_case<
     rng.fill_i8(&mut weights, -127, 127);
     // |acc| is about sqrt(IC·25)·73·147 for uniform bytes.
     let log2_acc = if IC >= 16 { 18 } else { 15 };
-    let p = Params::<OC>::random(rng, log2_acc, relu);
+    let p = Params::<OC>::random(rng, log2_acc, relu, per_tensor);
     let mut fast = [0i8; OUT];
     conv2d_relu_pool_i8::<IC, OC, H, W, IN, WN, OUT>(&input, &p.layer(&weights), &mut fast);
     let mut full = [0i8; REF];
@@ -157,12 +175,16 @@ fn dense_case<const IN: usize, const OUT: usize, const WN: usize>(
     let mut fast = [0i8; OUT];
     dense_i8(&input, layer, &mut fast);
     let mut reference = [0i8; OUT];
+    let (mut multiplier, mut shift) = ([0; OUT], [0; OUT]);
+    for (oc, (m, s)) in multiplier.iter_mut().zip(&mut shift).enumerate() {
+        (*m, *s) = layer.requant.get(oc);
+    }
     dense_i8_ref(
         &input,
         layer.weights,
         layer.bias,
-        layer.multiplier,
-        layer.shift,
+        &multiplier,
+        &shift,
         layer.in_zp,
         layer.out_zp,
         layer.act_min,
@@ -174,21 +196,21 @@ fn dense_case<const IN: usize, const OUT: usize, const WN: usize>(
 
 /// A small random dense layer (`IN = 50`: 12 words and a 2-byte tail).
 #[inline(never)]
-fn small_dense_case(rng: &mut XorShift, relu: bool) -> bool {
+fn small_dense_case(rng: &mut XorShift, relu: bool, per_tensor: bool) -> bool {
     let mut weights = [0i8; 7 * 50];
     rng.fill_i8(&mut weights, -127, 127);
-    let p = Params::<7>::random(rng, 16, relu);
+    let p = Params::<7>::random(rng, 16, relu, per_tensor);
     dense_case::<50, 7, { 7 * 50 }>(rng, &p.layer(&weights))
 }
 
 /// The model's first 6 rows of fc1 (`IN = 2450`, flash) with random parameters.
 #[inline(never)]
-fn fc1_rows_case(model: &I8Model<'_>, rng: &mut XorShift, relu: bool) -> bool {
+fn fc1_rows_case(model: &I8Model<'_>, rng: &mut XorShift, relu: bool, per_tensor: bool) -> bool {
     const ROWS: usize = 6;
     let Ok(weights) = <&[i8; ROWS * FLAT]>::try_from(&model.fc1.weights[..ROWS * FLAT]) else {
         return false;
     };
-    let p = Params::<ROWS>::random(rng, 18, relu);
+    let p = Params::<ROWS>::random(rng, 18, relu, per_tensor);
     dense_case::<FLAT, ROWS, { ROWS * FLAT }>(rng, &p.layer(weights))
 }
 
@@ -209,14 +231,17 @@ pub fn run(model: &I8Model<'_>) -> bool {
     let mut cases = 0usize;
     let mut passed = 0usize;
     for round in 0..4 {
-        let relu = round % 2 == 1;
+        // Rounds 2 and 3 requantize per tensor (one pair for all channels).
+        let (relu, per_tensor) = (round % 2 == 1, round >= 2);
         for ok in [
             conv_case::<20, 3, 6, 6, { 20 * 36 }, { 3 * 500 }, { 3 * 9 }, { 3 * 36 }>(
-                &mut rng, relu,
+                &mut rng, relu, per_tensor,
             ),
-            conv_case::<1, 5, 8, 8, 64, { 5 * 25 }, { 5 * 16 }, { 5 * 64 }>(&mut rng, relu),
-            fc1_rows_case(model, &mut rng, relu),
-            small_dense_case(&mut rng, relu),
+            conv_case::<1, 5, 8, 8, 64, { 5 * 25 }, { 5 * 16 }, { 5 * 64 }>(
+                &mut rng, relu, per_tensor,
+            ),
+            fc1_rows_case(model, &mut rng, relu, per_tensor),
+            small_dense_case(&mut rng, relu, per_tensor),
         ] {
             cases += 1;
             passed += usize::from(ok);

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use lenet_core::blob::{Activation, BlobWriter, CRC_START, SectionId, crc32};
-use lenet_core::{Model, ScratchF32, ScratchI8, pixels_to_f32};
+use lenet_core::{I8Model, Model, ScratchF32, ScratchI8, pixels_to_f32};
 use libfuzzer_sys::fuzz_target;
 
 /// Copies `b` into 16-byte aligned storage, as blobs in flash are.
@@ -44,11 +44,19 @@ fn both() -> &'static [u8] {
     })
 }
 
-/// Parses `blob` and, when it parses, classifies `pixels` with every model it carries.
+/// Parses `blob` with both parsers and, when it parses, classifies `pixels` with every model it
+/// carries.
 fn check(blob: &[u8], pixels: &[u8; 784]) {
+    let lean = I8Model::parse(blob);
     let Ok(model) = Model::parse(blob) else {
+        assert!(
+            lean.is_err(),
+            "the int8 parser accepted a blob the full parser rejects"
+        );
         return;
     };
+    // The int8-only parser accepts exactly the blobs that carry an int8 model.
+    assert_eq!(lean.is_ok(), model.int8().is_some());
     if let Some(q) = model.int8() {
         let p = q.predict(pixels, &mut ScratchI8::new());
         assert!(p.digit < 10);

@@ -11,7 +11,7 @@ use host::export::{self, AlignedBlob};
 use host::model::{Act, FlatParams, LeNet};
 use host::pictures;
 use host::preprocess;
-use host::quantize::{self, Precision};
+use host::quantize::{self, Granularity, Precision};
 use host::train::{self, Backend, Optimizer, Recipe, Schedule, TrainConfig, Verbosity};
 use lenet_core::Model;
 use rand::{SeedableRng, seq::index::sample};
@@ -128,6 +128,10 @@ enum Command {
         /// Training images used to calibrate activation ranges.
         #[arg(long, default_value_t = 3000)]
         calibration: usize,
+        /// Weight scales of the dense layers (the convolutions always get one per channel):
+        /// per tensor gives the smallest blob, per channel 4 KB more.
+        #[arg(long, value_enum, default_value_t = Granularity::PerTensor)]
+        dense_scales: Granularity,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -246,6 +250,10 @@ struct TrainArgs {
     /// Training images used to calibrate int8 activation ranges.
     #[arg(long, default_value_t = 3000)]
     calibration: usize,
+    /// Weight scales of the int8 dense layers (the convolutions always get one per channel):
+    /// per tensor gives the smallest blob, per channel 4 KB more.
+    #[arg(long, value_enum, default_value_t = Granularity::PerTensor)]
+    dense_scales: Granularity,
     /// Train on only the first N training images.
     #[arg(long)]
     train_limit: Option<usize>,
@@ -312,6 +320,7 @@ fn main() -> Result<()> {
             export,
             precision,
             calibration,
+            dense_scales,
             data,
         } => {
             let device = Backend::Flex.device();
@@ -323,6 +332,7 @@ fn main() -> Result<()> {
                 precision,
                 &mnist.train,
                 calibration,
+                dense_scales,
                 &mnist.test,
             )
         }
@@ -450,6 +460,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             a.precision,
             &mnist.train,
             a.calibration,
+            a.dense_scales,
             &mnist.test,
         )?;
     }
@@ -468,11 +479,12 @@ fn export_blob(
     precision: Precision,
     calib: &Split,
     calibration: usize,
+    dense_scales: Granularity,
     test: &Split,
 ) -> Result<()> {
     let params = FlatParams::from_model(model);
     let t = Instant::now();
-    let bytes = quantize::build_blob(&params, precision, calib, calibration)?;
+    let bytes = quantize::build_blob(&params, precision, calib, calibration, dense_scales)?;
     export::write_blob(path, &bytes)?;
     println!(
         "exported {} ({} bytes, {:?}) in {:.1} s",
@@ -809,7 +821,7 @@ fn cmd_inspect(path: &Path, json: bool) -> Result<()> {
             "int8": m.int8().is_some(),
             "sections": sections.iter().map(|s| serde_json::json!({
                 "id": s.id.id(), "name": s.id.name(), "dtype": format!("{:?}", s.id.dtype()).to_lowercase(),
-                "shape": &s.id.dims()[..usize::from(s.id.rank())], "offset": s.offset, "len": s.bytes.len(),
+                "shape": s.dims().into_iter().take_while(|&d| d != 0).collect::<Vec<_>>(), "offset": s.offset, "len": s.bytes.len(),
             })).collect::<Vec<_>>(),
             "quant": m.int8().map(|q| serde_json::json!({
                 "scales": q.scales(), "zero_points": q.zero_points,
@@ -832,9 +844,11 @@ fn cmd_inspect(path: &Path, json: bool) -> Result<()> {
         "section", "id", "dtype", "shape", "offset", "bytes"
     );
     for s in &sections {
-        let shape = s.id.dims()[..usize::from(s.id.rank())]
-            .iter()
-            .map(u32::to_string)
+        let shape = s
+            .dims()
+            .into_iter()
+            .take_while(|&d| d != 0)
+            .map(|d| d.to_string())
             .collect::<Vec<_>>()
             .join("x");
         println!(
@@ -854,15 +868,19 @@ fn cmd_inspect(path: &Path, json: bool) -> Result<()> {
             println!("  {n:<7} scale {s:.6e}  zero point {zp}");
         }
         for (name, shifts) in [
-            ("conv1", &q.conv1.shift[..]),
-            ("conv2", &q.conv2.shift[..]),
-            ("fc1", &q.fc1.shift[..]),
-            ("fc2", &q.fc2.shift[..]),
+            ("conv1", q.conv1.requant.shifts()),
+            ("conv2", q.conv2.requant.shifts()),
+            ("fc1", q.fc1.requant.shifts()),
+            ("fc2", q.fc2.requant.shifts()),
         ] {
             let (lo, hi) = shifts
                 .iter()
                 .fold((i32::MAX, i32::MIN), |(a, b), &s| (a.min(s), b.max(s)));
-            println!("  {name:<7} requant shifts {lo}..={hi}");
+            if let [s] = shifts {
+                println!("  {name:<7} requant per tensor, shift {s}");
+            } else {
+                println!("  {name:<7} requant per channel, shifts {lo}..={hi}");
+            }
         }
     }
     Ok(())

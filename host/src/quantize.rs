@@ -85,10 +85,22 @@ pub struct QuantizedLayer {
     pub weights: Vec<i8>,
     /// Biases (scale `s_in · s_w`).
     pub bias: Vec<i32>,
-    /// Requantization multipliers.
+    /// Requantization multipliers: one per output channel, or one for a layer quantized per
+    /// tensor.
     pub multiplier: Vec<i32>,
-    /// Requantization shifts.
+    /// Requantization shifts, as many as the multipliers.
     pub shift: Vec<i32>,
+}
+
+/// How many weight scales a layer gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Granularity {
+    /// One weight scale (and one requantization pair) for the whole layer, as TFLite quantizes
+    /// fully connected layers.
+    #[default]
+    PerTensor,
+    /// One weight scale per output channel.
+    PerChannel,
 }
 
 /// The whole int8 model as the host computed it, before serialisation.
@@ -102,12 +114,18 @@ pub struct QuantizedModel {
     pub scales: [f32; QUANT_POINTS],
 }
 
+/// Largest magnitude among `w`.
+fn max_abs(w: &[f32]) -> f32 {
+    w.iter().fold(0.0f32, |m, &v| m.max(v.abs()))
+}
+
 fn quantize_layer(
     w: &[f32],
     b: &[f32],
     oc: usize,
     s_in: f32,
     s_out: f32,
+    granularity: Granularity,
 ) -> Result<QuantizedLayer> {
     let per = w.len() / oc;
     let mut layer = QuantizedLayer {
@@ -116,8 +134,12 @@ fn quantize_layer(
         multiplier: Vec::with_capacity(oc),
         shift: Vec::with_capacity(oc),
     };
+    let tensor_max = max_abs(w);
     for (o, (row, &bias)) in w.chunks_exact(per).zip(b).enumerate() {
-        let max_abs = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+        let max_abs = match granularity {
+            Granularity::PerTensor => tensor_max,
+            Granularity::PerChannel => max_abs(row),
+        };
         // An all-zero channel still needs a positive scale; its weights quantize to 0.
         let s_w = if max_abs > 0.0 {
             f64::from(max_abs) / f64::from(WEIGHT_LIMIT)
@@ -143,17 +165,25 @@ fn quantize_layer(
                 s_acc / f64::from(s_out)
             )
         })?;
-        layer.multiplier.push(multiplier);
-        layer.shift.push(shift);
+        // Per tensor, every channel has the same scale and so the same pair: keep one.
+        if granularity == Granularity::PerChannel || o == 0 {
+            layer.multiplier.push(multiplier);
+            layer.shift.push(shift);
+        }
     }
     Ok(layer)
 }
 
-/// Quantizes f32 parameters with the calibrated ranges.
+/// Quantizes f32 parameters with the calibrated ranges: the convolutions per output channel,
+/// the dense layers with the given granularity.
 ///
 /// # Errors
 /// A tanh model (int8 supports ReLU only) or a scale the fixed-point format cannot express.
-pub fn quantize(params: &FlatParams, ranges: &Ranges) -> Result<QuantizedModel> {
+pub fn quantize(
+    params: &FlatParams,
+    ranges: &Ranges,
+    dense: Granularity,
+) -> Result<QuantizedModel> {
     if params.activation != Activation::Relu {
         bail!("int8 export supports ReLU models only; export a tanh model with --precision f32");
     }
@@ -165,7 +195,12 @@ pub fn quantize(params: &FlatParams, ranges: &Ranges) -> Result<QuantizedModel> 
         zero_points[i + 1] = zp;
     }
     let layer = |i: usize, w: &[f32], b: &[f32], oc: usize| {
-        quantize_layer(w, b, oc, scales[i], scales[i + 1])
+        let granularity = if i < 2 {
+            Granularity::PerChannel
+        } else {
+            dense
+        };
+        quantize_layer(w, b, oc, scales[i], scales[i + 1], granularity)
             .with_context(|| format!("quantizing layer {}", ["conv1", "conv2", "fc1", "fc2"][i]))
     };
     Ok(QuantizedModel {
@@ -221,7 +256,7 @@ pub enum Precision {
 }
 
 /// Builds a blob with the requested precisions; int8 calibrates on the first `calibration`
-/// images of `calib`.
+/// images of `calib` and quantizes the dense layers with `dense` granularity.
 ///
 /// # Errors
 /// As [`calibrate`] and [`quantize`].
@@ -230,6 +265,7 @@ pub fn build_blob(
     precision: Precision,
     calib: &Split,
     calibration: usize,
+    dense: Granularity,
 ) -> Result<Vec<u8>> {
     let mut w = BlobWriter::new(params.activation);
     if matches!(precision, Precision::F32 | Precision::Both) {
@@ -237,7 +273,7 @@ pub fn build_blob(
     }
     if matches!(precision, Precision::Int8 | Precision::Both) {
         let ranges = calibrate(params, calib, calibration)?;
-        add_int8(&mut w, &quantize(params, &ranges)?)?;
+        add_int8(&mut w, &quantize(params, &ranges, dense)?)?;
     }
     Ok(w.finish()?)
 }

@@ -1,7 +1,8 @@
 //! `no_std`, allocation-free inference of the seed LeNet MNIST classifier.
 //!
 //! - [`Model::parse`] validates a weight blob (format in [`blob`] and `docs/weight-blob.md`) in
-//!   place and hands out typed views: no copy, no heap.
+//!   place and hands out typed views: no copy, no heap. [`I8Model::parse`] makes the same checks
+//!   and returns the int8 model alone (less code for int8-only firmware).
 //! - [`F32Model::forward`] runs the float network; [`I8Model::forward`] runs the integer-only
 //!   int8 network (arithmetic in [`quant`] and `docs/quantization.md`), the same code on a host and
 //!   on a Cortex-M.

@@ -1,10 +1,10 @@
 //! Typed, zero-copy views of a parsed blob and the two forward passes.
 
 use crate::blob::{Activation, BlobError, QUANT_POINTS, SectionId, Sections};
-use crate::kernels::QuantLayer;
 use crate::kernels::act::{argmax_f32, argmax_i8};
 use crate::kernels::conv::{conv2d_act_pool_f32, conv2d_relu_pool_i8};
 use crate::kernels::dense::{dense_f32, dense_i8};
+use crate::kernels::{QuantLayer, Requant};
 use crate::quant::{BIAS_LIMIT, INPUT_ZERO_POINT, SHIFT_MAX, SHIFT_MIN, pixel_to_i8};
 use crate::shape::{
     C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C, IN_H, IN_LEN,
@@ -164,38 +164,48 @@ fn typed<'a, T: bytemuck::Pod, const N: usize>(
 fn split_requant<'a, const OC: usize>(
     sections: &Sections<'a>,
     id: SectionId,
-) -> Result<(&'a [i32; OC], &'a [i32; OC]), BlobError> {
+) -> Result<Requant<'a, OC>, BlobError> {
+    let (m, s) = requant_rows(sections, id)?;
+    if let ([multiplier], [shift]) = (m, s) {
+        return Ok(Requant::PerTensor {
+            multiplier: *multiplier,
+            shift: *shift,
+        });
+    }
+    match (<&[i32; OC]>::try_from(m), <&[i32; OC]>::try_from(s)) {
+        (Ok(multiplier), Ok(shift)) => Ok(Requant::PerChannel { multiplier, shift }),
+        _ => Err(BlobError::LengthMismatch {
+            section: id,
+            expected: (2 * OC * 4) as u32,
+            found: (2 * m.len() * 4) as u32,
+        }),
+    }
+}
+
+/// The two rows of a requantization section (multipliers, shifts: one column per channel, or one
+/// for the whole layer), every value checked. Not generic, so the firmware carries it once.
+#[inline(never)]
+fn requant_rows<'a>(
+    sections: &Sections<'a>,
+    id: SectionId,
+) -> Result<(&'a [i32], &'a [i32]), BlobError> {
     let bytes = sections
         .get(id)
         .ok_or(BlobError::MissingSection { section: id })?;
-    let (m, s) = bytes.split_at(bytes.len() / 2);
-    let view = |b: &'a [u8]| -> Result<&'a [i32; OC], BlobError> {
-        let slice: &[i32] = bytemuck::try_cast_slice(b).map_err(|_| BlobError::Misaligned {
-            section: id,
-            offset: 0,
-        })?;
-        <&[i32; OC]>::try_from(slice).map_err(|_| BlobError::LengthMismatch {
-            section: id,
-            expected: (2 * OC * 4) as u32,
-            found: bytes.len() as u32,
-        })
+    let words: &[i32] = bytemuck::try_cast_slice(bytes).map_err(|_| BlobError::Misaligned {
+        section: id,
+        offset: 0,
+    })?;
+    let (m, s) = words.split_at(words.len() / 2);
+    let bad = |i: usize| BlobError::BadQuantParam {
+        section: id,
+        index: i as u32,
     };
-    let (m, s) = (view(m)?, view(s)?);
-    for (i, &v) in m.iter().enumerate() {
-        if v <= 0 {
-            return Err(BlobError::BadQuantParam {
-                section: id,
-                index: i as u32,
-            });
-        }
+    if let Some(i) = m.iter().position(|&v| v <= 0) {
+        return Err(bad(i));
     }
-    for (i, &v) in s.iter().enumerate() {
-        if !(SHIFT_MIN..=SHIFT_MAX).contains(&v) {
-            return Err(BlobError::BadQuantParam {
-                section: id,
-                index: (OC + i) as u32,
-            });
-        }
+    if let Some(i) = s.iter().position(|v| !(SHIFT_MIN..=SHIFT_MAX).contains(v)) {
+        return Err(bad(m.len() + i));
     }
     Ok((m, s))
 }
@@ -231,12 +241,11 @@ fn quant_layer<'a, const OC: usize, const WN: usize>(
     check_weights(w, weights)?;
     let bias: &[i32; OC] = typed(sections, b)?;
     check_bias(b, bias)?;
-    let (multiplier, shift) = split_requant(sections, r)?;
+    let requant = split_requant(sections, r)?;
     Ok(QuantLayer {
         weights,
         bias,
-        multiplier,
-        shift,
+        requant,
         in_zp,
         out_zp,
         act_min: if relu { out_zp } else { -128 },
@@ -271,16 +280,7 @@ impl<'a> Model<'a> {
         } else {
             None
         };
-        let int8 = if present(&sections, &SectionId::INT8_SET)? {
-            if activation != Activation::Relu {
-                return Err(BlobError::BadActivation {
-                    found: activation.code(),
-                });
-            }
-            Some(parse_int8(&sections)?)
-        } else {
-            None
-        };
+        let int8 = int8_from(&sections)?;
         if f32.is_none() && int8.is_none() {
             // Unreachable for a parsed table (every section belongs to one of the two sets and
             // an incomplete set is an error), kept so that no path can yield an empty model.
@@ -314,6 +314,20 @@ impl<'a> Model<'a> {
     pub fn int8(&self) -> Option<&I8Model<'a>> {
         self.int8.as_ref()
     }
+}
+
+/// The int8 model of a parsed table, if it has the int8 set (a ReLU model).
+fn int8_from<'a>(sections: &Sections<'a>) -> Result<Option<I8Model<'a>>, BlobError> {
+    if !present(sections, &SectionId::INT8_SET)? {
+        return Ok(None);
+    }
+    let activation = sections.header().activation;
+    if activation != Activation::Relu {
+        return Err(BlobError::BadActivation {
+            found: activation.code(),
+        });
+    }
+    parse_int8(sections).map(Some)
 }
 
 /// Whether a precision's sections are all present; an incomplete set is an error.
@@ -442,7 +456,23 @@ impl F32Model<'_> {
     }
 }
 
-impl I8Model<'_> {
+impl<'a> I8Model<'a> {
+    /// Parses a blob in place and returns its int8 model: the same checks as [`Model::parse`]
+    /// (header, CRC, section table, complete sets, every int8 parameter) without building views
+    /// of an f32 model the blob may also carry, so an int8-only consumer (the firmware) does not
+    /// carry that code.
+    ///
+    /// # Errors
+    /// As [`Model::parse`], and [`BlobError::MissingSection`] (the first int8 section) when the
+    /// blob has no int8 model.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BlobError> {
+        let sections = Sections::parse(bytes)?;
+        present(&sections, &SectionId::F32_SET)?;
+        int8_from(&sections)?.ok_or(BlobError::MissingSection {
+            section: SectionId::INT8_SET[0],
+        })
+    }
+
     /// Runs the integer-only network on raw 8-bit pixels (row-major 28x28, 0 = background) and
     /// returns the 10 int8 logits (zero point `zero_points[4]`).
     ///

@@ -2,9 +2,11 @@
 
 mod common;
 
-use common::{Aligned, blob, data_of, entry_of, fix_crc, writer};
-use lenet_core::blob::{BlobError, SectionId, VERSION};
-use lenet_core::{Model, shape};
+use common::{
+    Aligned, blob, blob_dense_per_tensor, data_of, entry_of, fix_crc, writer, writer_with,
+};
+use lenet_core::blob::{BlobError, BlobWriter, SectionId, VERSION, WriteError};
+use lenet_core::{I8Model, Model, ScratchI8, shape};
 use proptest::prelude::*;
 
 fn parse(b: &[u8]) -> Result<(), BlobError> {
@@ -396,6 +398,176 @@ fn parse_out_of_range_quant_params_are_rejected() {
 }
 
 #[test]
+fn per_tensor_requantization_round_trips() {
+    use SectionId as S;
+    let b = blob_dense_per_tensor(5);
+    let a = Aligned::new(&b);
+    let m = Model::parse(a.bytes()).unwrap();
+    let q = m.int8().unwrap();
+    assert!(!q.conv1.requant.is_per_tensor() && !q.conv2.requant.is_per_tensor());
+    assert!(q.fc1.requant.is_per_tensor() && q.fc2.requant.is_per_tensor());
+    for (id, requant) in [
+        (S::Fc1Requant, q.fc1.requant.multipliers()),
+        (S::Fc2Requant, q.fc2.requant.multipliers()),
+    ] {
+        let at = data_of(&b, id);
+        assert_eq!(
+            requant,
+            &[i32::from_le_bytes(b[at..at + 4].try_into().unwrap())]
+        );
+        let view = m.sections().iter().find(|v| v.id == id).unwrap();
+        assert_eq!(view.dims(), [2, 1, 0, 0]);
+        assert_eq!(view.bytes.len(), 8);
+    }
+    // Every channel uses the one pair.
+    let (m0, s0) = q.fc1.requant.get(0);
+    assert_eq!(q.fc1.requant.get(499), (m0, s0));
+    assert_eq!(q.fc1.requant.shifts().len(), 1);
+    // An int8-only blob with per-tensor dense layers fits in 1,260,000 bytes.
+    let int8_only = writer_with(5, false, true, true).finish().unwrap();
+    assert!(int8_only.len() <= 1_260_000, "{} bytes", int8_only.len());
+}
+
+/// Mutates a valid blob whose dense layers are requantized per tensor, repairs the CRC, parses.
+fn parse_mutated_per_tensor(f: impl FnOnce(&mut Vec<u8>)) -> Result<(), BlobError> {
+    let mut b = blob_dense_per_tensor(7);
+    f(&mut b);
+    fix_crc(&mut b);
+    parse(&b)
+}
+
+#[test]
+fn per_tensor_requantization_is_validated() {
+    use SectionId as S;
+    assert_eq!(parse_mutated_per_tensor(|_| {}), Ok(()));
+    let bad = |id, index| Err(BlobError::BadQuantParam { section: id, index });
+    assert_eq!(
+        parse_mutated_per_tensor(|b| set_i32(b, S::Fc1Requant, 0, 0)),
+        bad(S::Fc1Requant, 0)
+    );
+    assert_eq!(
+        parse_mutated_per_tensor(|b| set_i32(b, S::Fc2Requant, 1, 31)),
+        bad(S::Fc2Requant, 1)
+    );
+    // [2, 2] is neither shape; [2, 1] is only allowed for requantization sections.
+    let r = parse_mutated_per_tensor(|b| {
+        let e = entry_of(b, S::Fc1Requant);
+        b[e + 8..e + 12].copy_from_slice(&2u32.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::ShapeMismatch {
+            section: S::Fc1Requant,
+            expected: [2, 500, 0, 0],
+            found: [2, 2, 0, 0]
+        })
+    );
+    let r = parse_mutated(|b| {
+        let e = entry_of(b, S::Fc2BiasQ);
+        b[e + 3] = 2;
+        b[e + 4..e + 12].copy_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0]);
+        b[e + 24..e + 28].copy_from_slice(&8u32.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::ShapeMismatch {
+            section: S::Fc2BiasQ,
+            expected: [10, 0, 0, 0],
+            found: [2, 1, 0, 0]
+        })
+    );
+    // Per-tensor shape with the per-channel length, and the other way round.
+    let r = parse_mutated_per_tensor(|b| {
+        let e = entry_of(b, S::Fc2Requant);
+        b[e + 24..e + 28].copy_from_slice(&80u32.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::LengthMismatch {
+            section: S::Fc2Requant,
+            expected: 8,
+            found: 80
+        })
+    );
+    let r = parse_mutated(|b| {
+        let e = entry_of(b, S::Fc2Requant);
+        b[e + 24..e + 28].copy_from_slice(&8u32.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::LengthMismatch {
+            section: S::Fc2Requant,
+            expected: 80,
+            found: 8
+        })
+    );
+}
+
+#[test]
+fn writer_takes_per_channel_or_per_tensor_requantization_only() {
+    let mut w = BlobWriter::new(lenet_core::blob::Activation::Relu);
+    assert!(w.add_i32(SectionId::Fc2Requant, &[1 << 30, -10]).is_ok());
+    assert!(matches!(
+        w.add_i32(SectionId::Fc1Requant, &[1 << 30, -10, 1 << 30, -10]),
+        Err(WriteError::WrongLength { .. })
+    ));
+    assert!(matches!(
+        w.add_i32(SectionId::Fc2BiasQ, &[0; 2]),
+        Err(WriteError::WrongLength { .. })
+    ));
+}
+
+#[test]
+fn i8_parse_checks_like_the_full_parser() {
+    // Same model as the full parser's, same logits.
+    for b in [
+        blob(3),
+        blob_dense_per_tensor(3),
+        writer(3, false, true).finish().unwrap(),
+    ] {
+        let a = Aligned::new(&b);
+        let full = *Model::parse(a.bytes()).unwrap().int8().unwrap();
+        let lean = I8Model::parse(a.bytes()).unwrap();
+        let pixels: [u8; shape::IN_LEN] = core::array::from_fn(|i| (i * 37 % 256) as u8);
+        let mut scratch = Box::new(ScratchI8::new());
+        assert_eq!(
+            full.forward(&pixels, &mut scratch),
+            lean.forward(&pixels, &mut scratch)
+        );
+    }
+    // No int8 model: the first int8 section is missing.
+    let f = writer(3, true, false).finish().unwrap();
+    let a = Aligned::new(&f);
+    assert_eq!(
+        I8Model::parse(a.bytes()).map(|_| ()),
+        Err(BlobError::MissingSection {
+            section: SectionId::Conv1WeightQ
+        })
+    );
+    // An incomplete f32 set, a corrupted byte: rejected as by Model::parse.
+    let mut w = writer(3, false, true);
+    w.add_f32(SectionId::Fc2Bias, &[0.0; 10]).unwrap();
+    let b = w.finish().unwrap();
+    let a = Aligned::new(&b);
+    assert_eq!(
+        I8Model::parse(a.bytes()).map(|_| ()),
+        Model::parse(a.bytes()).map(|_| ())
+    );
+    assert!(matches!(
+        I8Model::parse(a.bytes()),
+        Err(BlobError::MissingSection { .. })
+    ));
+    let mut b = blob(3);
+    let at = data_of(&b, SectionId::Fc1WeightQ) + 5;
+    b[at] ^= 1;
+    let a = Aligned::new(&b);
+    assert!(matches!(
+        I8Model::parse(a.bytes()),
+        Err(BlobError::ChecksumMismatch { .. })
+    ));
+}
+
+#[test]
 fn error_messages_name_the_problem() {
     let e = BlobError::SectionOutOfBounds {
         section: SectionId::Fc1Weight,
@@ -446,13 +618,19 @@ proptest! {
             fix_crc(&mut b);
         }
         let a = Aligned::new(&b);
-        if let Ok(m) = Model::parse(a.bytes()) {
-            if let Some(q) = m.int8() {
-                let _ = q.predict(&[200; 784], &mut lenet_core::ScratchI8::new());
+        let lean = I8Model::parse(a.bytes());
+        match Model::parse(a.bytes()) {
+            Ok(m) => {
+                // The int8-only parser accepts exactly the blobs with an int8 model.
+                prop_assert_eq!(lean.is_ok(), m.int8().is_some());
+                if let Some(q) = m.int8() {
+                    let _ = q.predict(&[200; 784], &mut lenet_core::ScratchI8::new());
+                }
+                if let Some(f) = m.f32() {
+                    let _ = f.predict(&[0.5; 784], &mut lenet_core::ScratchF32::new());
+                }
             }
-            if let Some(f) = m.f32() {
-                let _ = f.predict(&[0.5; 784], &mut lenet_core::ScratchF32::new());
-            }
+            Err(e) => prop_assert_eq!(lean.map(|_| ()), Err(e)),
         }
     }
 
@@ -461,5 +639,6 @@ proptest! {
     fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let a = Aligned::new(&bytes);
         let _ = Model::parse(a.bytes());
+        let _ = I8Model::parse(a.bytes());
     }
 }

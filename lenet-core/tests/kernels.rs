@@ -4,31 +4,43 @@
 mod common;
 
 use common::Rng;
-use lenet_core::kernels::QuantLayer;
 use lenet_core::kernels::conv::conv2d_relu_pool_i8;
 use lenet_core::kernels::dense::dense_i8;
+use lenet_core::kernels::{QuantLayer, Requant};
 use lenet_core::reference::{conv2d_i8_ref, dense_i8_ref, max_pool2_i8_ref};
 use proptest::prelude::*;
 
 struct Params {
     weights: Vec<i8>,
     bias: Vec<i32>,
+    /// One per output channel (all equal when `per_tensor`).
     multiplier: Vec<i32>,
     shift: Vec<i32>,
+    /// The layer holds one pair for all channels ([`Requant::PerTensor`]).
+    per_tensor: bool,
     in_zp: i32,
     out_zp: i32,
 }
 
-fn params(r: &mut Rng, oc: usize, wn: usize, extreme: bool) -> Params {
+/// Random layer parameters; bit 1 of `seed` picks per-tensor requantization.
+fn params(r: &mut Rng, oc: usize, wn: usize, extreme: bool, seed: u64) -> Params {
     let shift_range = if extreme { (-31, 30) } else { (-14, -6) };
-    Params {
+    let per_tensor = seed & 2 != 0;
+    let n = if per_tensor { 1 } else { oc };
+    let mut p = Params {
         weights: (0..wn).map(|_| r.range(-127, 127) as i8).collect(),
         bias: (0..oc).map(|_| if extreme { r.range(-(1 << 30), 1 << 30) } else { r.range(-20_000, 20_000) } as i32).collect(),
-        multiplier: (0..oc).map(|_| r.range(1, i32::MAX as i64) as i32).collect(),
-        shift: (0..oc).map(|_| r.range(shift_range.0, shift_range.1) as i32).collect(),
+        multiplier: (0..n).map(|_| r.range(1, i32::MAX as i64) as i32).collect(),
+        shift: (0..n).map(|_| r.range(shift_range.0, shift_range.1) as i32).collect(),
+        per_tensor,
         in_zp: r.range(-128, 127) as i32,
         out_zp: r.range(-128, 127) as i32,
+    };
+    if per_tensor {
+        p.multiplier = vec![p.multiplier[0]; oc];
+        p.shift = vec![p.shift[0]; oc];
     }
+    p
 }
 
 fn layer<'a, const OC: usize, const WN: usize>(
@@ -38,8 +50,17 @@ fn layer<'a, const OC: usize, const WN: usize>(
     QuantLayer {
         weights: p.weights.as_slice().try_into().unwrap(),
         bias: p.bias.as_slice().try_into().unwrap(),
-        multiplier: p.multiplier.as_slice().try_into().unwrap(),
-        shift: p.shift.as_slice().try_into().unwrap(),
+        requant: if p.per_tensor {
+            Requant::PerTensor {
+                multiplier: p.multiplier[0],
+                shift: p.shift[0],
+            }
+        } else {
+            Requant::PerChannel {
+                multiplier: p.multiplier.as_slice().try_into().unwrap(),
+                shift: p.shift.as_slice().try_into().unwrap(),
+            }
+        },
         in_zp: p.in_zp,
         out_zp: p.out_zp,
         act_min: if relu { p.out_zp } else { -128 },
@@ -59,7 +80,7 @@ fn conv_case<
     extreme: bool,
 ) {
     let mut r = Rng(seed | 1);
-    let p = params(&mut r, OC, WN, extreme);
+    let p = params(&mut r, OC, WN, extreme, seed);
     let input: Vec<i8> = (0..IN).map(|_| r.range(-128, 127) as i8).collect();
     let l = layer::<OC, WN>(&p, true);
     let mut fused = [0i8; OUT];
@@ -95,7 +116,7 @@ fn dense_case<const IN: usize, const OUT: usize, const WN: usize>(
     extreme: bool,
 ) {
     let mut r = Rng(seed | 1);
-    let p = params(&mut r, OUT, WN, extreme);
+    let p = params(&mut r, OUT, WN, extreme, seed);
     let input: Vec<i8> = (0..IN).map(|_| r.range(-128, 127) as i8).collect();
     let l = layer::<OUT, WN>(&p, relu);
     let mut fast = [0i8; OUT];

@@ -8,7 +8,7 @@ use host::data::{self, Mnist};
 use host::eval;
 use host::export::{AlignedBlob, f32_blob};
 use host::model::{FlatParams, LeNet, logits};
-use host::quantize::{self, Precision};
+use host::quantize::{self, Granularity, Precision};
 use host::train::{self, Backend, Optimizer, Schedule, TrainConfig, Verbosity};
 use lenet_core::Model;
 
@@ -82,38 +82,58 @@ fn burn_and_core_f32_logits_agree_on_1000_test_images() {
 
 #[test]
 fn exported_int8_tensors_equal_core_views_byte_for_byte() {
+    for dense in [Granularity::PerTensor, Granularity::PerChannel] {
+        exported_int8_tensors_equal_core_views(dense);
+    }
+}
+
+fn exported_int8_tensors_equal_core_views(dense: Granularity) {
     let (model, _) = trained();
     let params = FlatParams::from_model(model);
     let ranges = quantize::calibrate(&params, &mnist().train, 300).unwrap();
-    let q = quantize::quantize(&params, &ranges).unwrap();
-    let bytes = quantize::build_blob(&params, Precision::Both, &mnist().train, 300).unwrap();
+    let q = quantize::quantize(&params, &ranges, dense).unwrap();
+    let bytes = quantize::build_blob(&params, Precision::Both, &mnist().train, 300, dense).unwrap();
     let blob = AlignedBlob::new(&bytes);
     let m = Model::parse(blob.bytes()).unwrap();
     let core = m.int8().unwrap();
+    // Convolutions always per channel; the dense layers as asked.
+    let per_tensor = dense == Granularity::PerTensor;
+    assert!(!core.conv1.requant.is_per_tensor() && !core.conv2.requant.is_per_tensor());
+    assert_eq!(core.fc1.requant.is_per_tensor(), per_tensor);
+    assert_eq!(core.fc2.requant.is_per_tensor(), per_tensor);
+    // An int8-only blob with per-tensor dense layers fits in 1,260,000 bytes.
+    let int8_only =
+        quantize::build_blob(&params, Precision::Int8, &mnist().train, 300, dense).unwrap();
+    assert_eq!(
+        int8_only.len() <= 1_260_000,
+        per_tensor,
+        "{} bytes",
+        int8_only.len()
+    );
     let views = [
         (
             &core.conv1.weights[..],
             &core.conv1.bias[..],
-            &core.conv1.multiplier[..],
-            &core.conv1.shift[..],
+            core.conv1.requant.multipliers(),
+            core.conv1.requant.shifts(),
         ),
         (
             &core.conv2.weights[..],
             &core.conv2.bias[..],
-            &core.conv2.multiplier[..],
-            &core.conv2.shift[..],
+            core.conv2.requant.multipliers(),
+            core.conv2.requant.shifts(),
         ),
         (
             &core.fc1.weights[..],
             &core.fc1.bias[..],
-            &core.fc1.multiplier[..],
-            &core.fc1.shift[..],
+            core.fc1.requant.multipliers(),
+            core.fc1.requant.shifts(),
         ),
         (
             &core.fc2.weights[..],
             &core.fc2.bias[..],
-            &core.fc2.multiplier[..],
-            &core.fc2.shift[..],
+            core.fc2.requant.multipliers(),
+            core.fc2.requant.shifts(),
         ),
     ];
     for (layer, (w, b, m, s)) in q.layers.iter().zip(views) {
@@ -132,7 +152,14 @@ fn exported_int8_tensors_equal_core_views_byte_for_byte() {
 fn int8_agrees_with_f32_on_test_subset() {
     let (model, _) = trained();
     let params = FlatParams::from_model(model);
-    let bytes = quantize::build_blob(&params, Precision::Both, &mnist().train, 1000).unwrap();
+    let bytes = quantize::build_blob(
+        &params,
+        Precision::Both,
+        &mnist().train,
+        1000,
+        Granularity::PerTensor,
+    )
+    .unwrap();
     let blob = AlignedBlob::new(&bytes);
     let m = Model::parse(blob.bytes()).unwrap();
     let test = mnist().test.take(2000);

@@ -17,10 +17,6 @@ fn main() -> ! {
 
     let model = match assets::int8_model() {
         Ok(model) => model,
-        Err(assets::ModelError::Blob(e)) => {
-            defmt::error!("blob: {}", e);
-            exit(exit_code::BAD_BLOB)
-        }
         Err(e) => {
             defmt::error!("blob: {}", e);
             exit(exit_code::BAD_BLOB)

@@ -185,6 +185,13 @@ const fn pad_dims(d: &[u32]) -> [u32; 4] {
 /// Number of int8 tensor boundaries with a scale and zero point: input, pool1, pool2, fc1, logits.
 pub const QUANT_POINTS: usize = 5;
 
+/// Shape of a per-tensor requantization section, `[2, 1]`: one multiplier and one shift that
+/// every output channel of the layer uses.
+pub const PER_TENSOR_REQUANT_DIMS: [u32; 4] = [2, 1, 0, 0];
+
+/// Bytes of a per-tensor requantization section (two `i32`).
+pub const PER_TENSOR_REQUANT_LEN: usize = 8;
+
 sections! {
     /// f32 `[20, 1, 5, 5]` (OIHW).
     Conv1Weight = 1, "conv1.weight", F32, [C1, IN_C, K, K];
@@ -206,7 +213,8 @@ sections! {
     Conv1WeightQ = 17, "conv1.weight.q", I8, [C1, IN_C, K, K];
     /// i32 `[20]`, scale `s_in * s_w[oc]`.
     Conv1BiasQ = 18, "conv1.bias.q", I32, [C1];
-    /// i32 `[2, 20]`: row 0 multipliers, row 1 shifts.
+    /// i32 `[2, 20]`: row 0 multipliers, row 1 shifts; or `[2, 1]`, one pair for every channel
+    /// (as every requantization section may be).
     Conv1Requant = 19, "conv1.requant", I32, [2, C1];
     /// i8 `[50, 20, 5, 5]` (OIHW).
     Conv2WeightQ = 20, "conv2.weight.q", I8, [C2, C1, K, K];
@@ -262,6 +270,36 @@ impl SectionId {
         Self::ZeroPoints,
         Self::Scales,
     ];
+
+    /// The sections holding a layer's requantization constants: each may have its per-channel
+    /// shape `[2, OC]` or the per-tensor shape [`PER_TENSOR_REQUANT_DIMS`].
+    pub const REQUANT: [SectionId; 4] = [
+        Self::Conv1Requant,
+        Self::Conv2Requant,
+        Self::Fc1Requant,
+        Self::Fc2Requant,
+    ];
+
+    /// Whether this section may also have the per-tensor shape [`PER_TENSOR_REQUANT_DIMS`].
+    pub const fn is_requant(self) -> bool {
+        matches!(
+            self,
+            Self::Conv1Requant | Self::Conv2Requant | Self::Fc1Requant | Self::Fc2Requant
+        )
+    }
+
+    /// The shape a section with `len` bytes of data has, if that length is allowed: its own
+    /// [`SectionId::dims`] for [`SectionId::byte_len`] bytes, or the per-tensor shape for 8 bytes
+    /// of a requantization section.
+    pub const fn dims_for_len(self, len: usize) -> Option<[u32; 4]> {
+        if len == self.byte_len() {
+            Some(self.dims())
+        } else if self.is_requant() && len == PER_TENSOR_REQUANT_LEN {
+            Some(PER_TENSOR_REQUANT_DIMS)
+        } else {
+            None
+        }
+    }
 
     /// Number of dimensions (1 to 4).
     pub const fn rank(self) -> u8 {
@@ -358,16 +396,24 @@ pub struct SectionEntry {
 }
 
 impl SectionEntry {
-    /// The entry a writer emits for `section` placed at `offset`.
-    pub const fn for_section(section: SectionId, offset: u32) -> Self {
-        Self {
+    /// The entry a writer emits for `section` with `len` bytes of data placed at `offset`
+    /// (`None` for a length the section cannot have, see [`SectionId::dims_for_len`]).
+    pub const fn for_section(section: SectionId, offset: u32, len: usize) -> Option<Self> {
+        let Some(dims) = section.dims_for_len(len) else {
+            return None;
+        };
+        let mut rank = 0;
+        while rank < 4 && dims[rank] != 0 {
+            rank += 1;
+        }
+        Some(Self {
             id: section.id(),
             dtype: section.dtype().code(),
-            rank: section.rank(),
-            dims: section.dims(),
+            rank: rank as u8,
+            dims,
             offset,
-            len: section.byte_len() as u32,
-        }
+            len: len as u32,
+        })
     }
 
     /// Serialises the entry; reserved bytes are zero.

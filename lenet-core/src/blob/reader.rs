@@ -12,7 +12,7 @@
 
 use super::{
     ALIGN, Activation, BlobError, CRC_START, ENTRY_LEN, HEADER_LEN, Header, MAGIC, MAX_SECTIONS,
-    MODEL_LENET, SectionId, VERSION, crc32,
+    MODEL_LENET, PER_TENSOR_REQUANT_DIMS, PER_TENSOR_REQUANT_LEN, SectionId, VERSION, crc32,
 };
 
 /// One section of a parsed blob.
@@ -24,6 +24,15 @@ pub struct SectionView<'a> {
     pub offset: u32,
     /// Its data.
     pub bytes: &'a [u8],
+}
+
+impl SectionView<'_> {
+    /// Its dimensions as stored (unused trailing ones 0): [`SectionId::dims`], or
+    /// [`PER_TENSOR_REQUANT_DIMS`] for a per-tensor requantization section.
+    pub fn dims(&self) -> [u32; 4] {
+        // A parsed view always has a length its section allows.
+        self.id.dims_for_len(self.bytes.len()).unwrap_or([0; 4])
+    }
 }
 
 /// The validated section table of a blob: header checked, CRC matched, every section known,
@@ -240,7 +249,9 @@ fn parse_entry<'a>(
         let at = 4usize.saturating_add(i.saturating_mul(4));
         *d = u32_at(entry, at).ok_or_else(short)?;
     }
-    if rank != id.rank() || dims != id.dims() {
+    let per_tensor = id.is_requant() && dims == PER_TENSOR_REQUANT_DIMS;
+    if !(per_tensor || dims == id.dims()) || rank != dims.iter().filter(|&&d| d != 0).count() as u8
+    {
         // A rank that disagrees with the dims is reported as a shape mismatch too.
         return Err(BlobError::ShapeMismatch {
             section: id,
@@ -252,7 +263,11 @@ fn parse_entry<'a>(
     let len = u32_at(entry, 24).ok_or_else(short)?;
     let reserved_at = base.saturating_add(28);
     check_zero(blob, reserved_at..reserved_at.saturating_add(4))?;
-    let expected = len_u32(id.byte_len());
+    let expected = len_u32(if per_tensor {
+        PER_TENSOR_REQUANT_LEN
+    } else {
+        id.byte_len()
+    });
     if len != expected {
         return Err(BlobError::LengthMismatch {
             section: id,

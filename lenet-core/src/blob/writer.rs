@@ -70,7 +70,7 @@ impl BlobWriter {
     /// # Errors
     /// [`WriteError::WrongLength`] or [`WriteError::Duplicate`].
     pub fn add_bytes(&mut self, section: SectionId, bytes: Vec<u8>) -> Result<(), WriteError> {
-        if bytes.len() != section.byte_len() {
+        if section.dims_for_len(bytes.len()).is_none() {
             return Err(WriteError::WrongLength {
                 section,
                 expected: section.byte_len(),
@@ -124,10 +124,11 @@ impl BlobWriter {
         let mut cursor = table_end;
         for (section, bytes) in &self.sections {
             let offset = align_up(cursor).ok_or(WriteError::TooLarge)?;
-            entries.push(SectionEntry::for_section(
-                *section,
-                u32::try_from(offset).map_err(|_| WriteError::TooLarge)?,
-            ));
+            let offset32 = u32::try_from(offset).map_err(|_| WriteError::TooLarge)?;
+            entries.push(
+                SectionEntry::for_section(*section, offset32, bytes.len())
+                    .ok_or(WriteError::TooLarge)?,
+            );
             cursor = offset + bytes.len();
         }
         let total_len = u32::try_from(cursor).map_err(|_| WriteError::TooLarge)?;

@@ -108,17 +108,69 @@ pub mod dsp {
 #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
 pub mod x86;
 
+/// The requantization constants of an int8 layer with `OC` output channels: a Q0.31 multiplier
+/// (`> 0`) and a shift (positive = left, in `[-31, 30]`) per output channel, or one pair shared by
+/// all of them (a layer quantized per tensor: one weight scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requant<'a, const OC: usize> {
+    /// One multiplier and shift per output channel (views into a blob).
+    PerChannel {
+        /// Multiplier of each output channel.
+        multiplier: &'a [i32; OC],
+        /// Shift of each output channel.
+        shift: &'a [i32; OC],
+    },
+    /// One multiplier and shift for every output channel.
+    PerTensor {
+        /// The multiplier.
+        multiplier: i32,
+        /// The shift.
+        shift: i32,
+    },
+}
+
+impl<const OC: usize> Requant<'_, OC> {
+    /// `(multiplier, shift)` of output channel `oc` (`oc < OC`).
+    #[inline(always)]
+    pub fn get(&self, oc: usize) -> (i32, i32) {
+        match *self {
+            Self::PerChannel { multiplier, shift } => (multiplier[oc], shift[oc]),
+            Self::PerTensor { multiplier, shift } => (multiplier, shift),
+        }
+    }
+
+    /// Whether one pair serves every output channel.
+    pub fn is_per_tensor(&self) -> bool {
+        matches!(self, Self::PerTensor { .. })
+    }
+
+    /// The multipliers as stored: `OC` of them, or one.
+    pub fn multipliers(&self) -> &[i32] {
+        match self {
+            Self::PerChannel { multiplier, .. } => &multiplier[..],
+            Self::PerTensor { multiplier, .. } => core::slice::from_ref(multiplier),
+        }
+    }
+
+    /// The shifts as stored: `OC` of them, or one.
+    pub fn shifts(&self) -> &[i32] {
+        match self {
+            Self::PerChannel { shift, .. } => &shift[..],
+            Self::PerTensor { shift, .. } => core::slice::from_ref(shift),
+        }
+    }
+}
+
 /// Parameters of one int8 layer with `OC` output channels and `WN` weights, as views into a blob.
 #[derive(Debug, Clone, Copy)]
 pub struct QuantLayer<'a, const OC: usize, const WN: usize> {
-    /// Symmetric per-channel int8 weights in `[-127, 127]` (OIHW or `[out][in]`).
+    /// Symmetric int8 weights in `[-127, 127]` (OIHW or `[out][in]`), one scale per output
+    /// channel or per tensor (as [`QuantLayer::requant`]).
     pub weights: &'a [i8; WN],
-    /// Bias per output channel, scale `s_in · s_w[oc]`, `|bias| <= 2^30`.
+    /// Bias per output channel, scale `s_in · s_w` (of its channel), `|bias| <= 2^30`.
     pub bias: &'a [i32; OC],
-    /// Requantization multiplier per output channel (Q0.31, > 0).
-    pub multiplier: &'a [i32; OC],
-    /// Requantization shift per output channel, positive = left, in `[-31, 30]`.
-    pub shift: &'a [i32; OC],
+    /// Requantization constants, per output channel or one pair for the whole layer.
+    pub requant: Requant<'a, OC>,
     /// Zero point of the input tensor, in `[-128, 127]`.
     pub in_zp: i32,
     /// Zero point of the output tensor, in `[-128, 127]`.
@@ -133,10 +185,11 @@ impl<const OC: usize, const WN: usize> QuantLayer<'_, OC, WN> {
     /// Output stage for channel `oc`: requantize `acc`, add the output zero point, clamp.
     #[inline(always)]
     pub fn output(&self, oc: usize, acc: i32) -> i8 {
+        let (multiplier, shift) = self.requant.get(oc);
         crate::quant::requantize_to_i8(
             acc,
-            self.multiplier[oc],
-            self.shift[oc],
+            multiplier,
+            shift,
             self.out_zp,
             self.act_min,
             self.act_max,

@@ -202,9 +202,10 @@ fn requant_blocks<const OC: usize, const WN: usize, const NB: usize>(
     }; NB];
     for oc in 0..OC {
         let (b, lane) = (oc / 16, oc % 16);
-        let t = i64::from(31 - l.shift[oc].clamp(SHIFT_MIN, SHIFT_MAX));
+        let (multiplier, shift) = l.requant.get(oc);
+        let t = i64::from(31 - shift.clamp(SHIFT_MIN, SHIFT_MAX));
         r[b].bias[lane] = l.bias[oc];
-        r[b].mult[lane] = l.multiplier[oc];
+        r[b].mult[lane] = multiplier;
         r[b].shift[lane % 2][lane / 2] = t;
         r[b].round[lane % 2][lane / 2] = 1i64 << (t - 1);
     }

@@ -23,6 +23,11 @@ impl Rng {
 
 /// Section contents that make a plausible, valid model of both precisions.
 pub fn writer(seed: u64, f32_set: bool, int8_set: bool) -> BlobWriter {
+    writer_with(seed, f32_set, int8_set, false)
+}
+
+/// As [`writer`]; with `dense_per_tensor` fc1 and fc2 get one requantization pair each.
+pub fn writer_with(seed: u64, f32_set: bool, int8_set: bool, dense_per_tensor: bool) -> BlobWriter {
     let mut r = Rng(seed | 1);
     let mut w = BlobWriter::new(Activation::Relu);
     if f32_set {
@@ -48,7 +53,8 @@ pub fn writer(seed: u64, f32_set: bool, int8_set: bool) -> BlobWriter {
                 .map(|_| r.range(-5000, 5000) as i32)
                 .collect();
             w.add_i32(bi, &bias).unwrap();
-            let oc = bi.elements();
+            let per_tensor = dense_per_tensor && matches!(ri, S::Fc1Requant | S::Fc2Requant);
+            let oc = if per_tensor { 1 } else { bi.elements() };
             let mut rq: Vec<i32> = (0..oc)
                 .map(|_| r.range(1 << 30, i32::MAX as i64) as i32)
                 .collect();
@@ -66,6 +72,11 @@ pub fn writer(seed: u64, f32_set: bool, int8_set: bool) -> BlobWriter {
 /// A finished blob of both precisions.
 pub fn blob(seed: u64) -> Vec<u8> {
     writer(seed, true, true).finish().unwrap()
+}
+
+/// A finished blob of both precisions whose dense layers are requantized per tensor.
+pub fn blob_dense_per_tensor(seed: u64) -> Vec<u8> {
+    writer_with(seed, true, true, true).finish().unwrap()
 }
 
 /// Copies bytes into 16-byte aligned storage.
