@@ -97,16 +97,9 @@ impl<const OC: usize> Params<OC> {
         QuantLayer {
             weights,
             bias: &self.bias,
-            requant: if self.per_tensor {
-                Requant::PerTensor {
-                    multiplier: self.multiplier[0],
-                    shift: self.shift[0],
-                }
-            } else {
-                Requant::PerChannel {
-                    multiplier: &self.multiplier,
-                    shift: &self.shift,
-                }
+            requant: {
+                let n = if self.per_tensor { 1 } else { OC };
+                defmt::unwrap!(Requant::from_rows(&self.multiplier[..n], &self.shift[..n]))
             },
             in_zp: self.in_zp,
             out_zp: self.out_zp,

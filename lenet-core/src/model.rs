@@ -166,20 +166,11 @@ fn split_requant<'a, const OC: usize>(
     id: SectionId,
 ) -> Result<Requant<'a, OC>, BlobError> {
     let (m, s) = requant_rows(sections, id)?;
-    if let ([multiplier], [shift]) = (m, s) {
-        return Ok(Requant::PerTensor {
-            multiplier: *multiplier,
-            shift: *shift,
-        });
-    }
-    match (<&[i32; OC]>::try_from(m), <&[i32; OC]>::try_from(s)) {
-        (Ok(multiplier), Ok(shift)) => Ok(Requant::PerChannel { multiplier, shift }),
-        _ => Err(BlobError::LengthMismatch {
-            section: id,
-            expected: (2 * OC * 4) as u32,
-            found: (2 * m.len() * 4) as u32,
-        }),
-    }
+    Requant::from_rows(m, s).ok_or(BlobError::LengthMismatch {
+        section: id,
+        expected: (2 * OC * 4) as u32,
+        found: (2 * m.len() * 4) as u32,
+    })
 }
 
 /// The two rows of a requantization section (multipliers, shifts: one column per channel, or one

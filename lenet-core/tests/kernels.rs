@@ -50,16 +50,9 @@ fn layer<'a, const OC: usize, const WN: usize>(
     QuantLayer {
         weights: p.weights.as_slice().try_into().unwrap(),
         bias: p.bias.as_slice().try_into().unwrap(),
-        requant: if p.per_tensor {
-            Requant::PerTensor {
-                multiplier: p.multiplier[0],
-                shift: p.shift[0],
-            }
-        } else {
-            Requant::PerChannel {
-                multiplier: p.multiplier.as_slice().try_into().unwrap(),
-                shift: p.shift.as_slice().try_into().unwrap(),
-            }
+        requant: {
+            let n = if p.per_tensor { 1 } else { OC };
+            Requant::from_rows(&p.multiplier[..n], &p.shift[..n]).unwrap()
         },
         in_zp: p.in_zp,
         out_zp: p.out_zp,

@@ -129,6 +129,23 @@ pub enum Requant<'a, const OC: usize> {
     },
 }
 
+impl<'a, const OC: usize> Requant<'a, OC> {
+    /// From the two rows of a requantization section: one multiplier and one shift (per tensor)
+    /// or `OC` of each (per channel); `None` for any other lengths. Values are not checked.
+    pub fn from_rows(multiplier: &'a [i32], shift: &'a [i32]) -> Option<Self> {
+        if let ([multiplier], [shift]) = (multiplier, shift) {
+            return Some(Self::PerTensor {
+                multiplier: *multiplier,
+                shift: *shift,
+            });
+        }
+        Some(Self::PerChannel {
+            multiplier: multiplier.try_into().ok()?,
+            shift: shift.try_into().ok()?,
+        })
+    }
+}
+
 impl<const OC: usize> Requant<'_, OC> {
     /// `(multiplier, shift)` of output channel `oc` (`oc < OC`).
     #[inline(always)]
