@@ -271,16 +271,8 @@ impl SectionId {
         Self::Scales,
     ];
 
-    /// The sections holding a layer's requantization constants: each may have its per-channel
-    /// shape `[2, OC]` or the per-tensor shape [`PER_TENSOR_REQUANT_DIMS`].
-    pub const REQUANT: [SectionId; 4] = [
-        Self::Conv1Requant,
-        Self::Conv2Requant,
-        Self::Fc1Requant,
-        Self::Fc2Requant,
-    ];
-
-    /// Whether this section may also have the per-tensor shape [`PER_TENSOR_REQUANT_DIMS`].
+    /// Whether this is a layer's requantization section (ids 19, 22, 25, 28), which may have its
+    /// per-channel shape `[2, OC]` or the per-tensor shape [`PER_TENSOR_REQUANT_DIMS`].
     pub const fn is_requant(self) -> bool {
         matches!(
             self,
