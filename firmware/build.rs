@@ -9,22 +9,103 @@ use std::process::exit;
 /// Size of one golden record: 784 pixels, label, expected digit, 10 expected logits.
 const GOLDEN_RECORD: u64 = 796;
 
+/// A board profile: the cargo feature that selects it (none for the QEMU machines, which the
+/// target selects), the cfg value of its glue module and its memory map (`memory/<name>.x`).
+struct Board {
+    /// `board = "…"` cfg of the glue module, and the name of its memory map.
+    name: &'static str,
+    /// QEMU machine the runner starts for it; empty for a real board.
+    qemu: &'static str,
+}
+
+/// The real boards, one cargo feature each.
+const BOARD_FEATURES: [(&str, Board); 1] = [(
+    "NUCLEO_F429ZI",
+    Board {
+        name: "nucleo-f429zi",
+        qemu: "",
+    },
+)];
+
+/// Every `board` cfg value (for `check-cfg`).
+const BOARD_NAMES: [&str; 5] = [
+    "mps2",
+    "mps2-an505",
+    "mps3-an547",
+    "qemu-virt",
+    "nucleo-f429zi",
+];
+
+/// The board of this build: the one board feature that is on, or the QEMU machine of the target.
+fn board(target: &str) -> Board {
+    let chosen: Vec<&(&str, Board)> = BOARD_FEATURES
+        .iter()
+        .filter(|(feature, _)| env::var_os(format!("CARGO_FEATURE_{feature}")).is_some())
+        .collect();
+    let an547 = env::var_os("CARGO_FEATURE_MPS3_AN547").is_some();
+    match (chosen.as_slice(), an547) {
+        ([], false) => qemu_board(target),
+        ([], true) if target.starts_with("thumbv8m.main-") => Board {
+            name: "mps3-an547",
+            qemu: "mps3-an547",
+        },
+        ([], true) => fail(&format!(
+            "feature mps3-an547 (Cortex-M55) needs --target thumbv8m.main-none-eabihf, not {target}"
+        )),
+        ([(_, board)], false) => Board {
+            name: board.name,
+            qemu: board.qemu,
+        },
+        _ => fail("choose at most one board feature"),
+    }
+}
+
+/// The QEMU machine that runs `target` when no board feature is chosen.
+fn qemu_board(target: &str) -> Board {
+    let (name, qemu) = if target.starts_with("thumbv6m-") || target.starts_with("thumbv7m-") {
+        // ARMv6-M code runs on the Cortex-M3 of mps2-an385: no QEMU board has a Cortex-M0 with
+        // room for the blob (docs/footprint.md).
+        ("mps2", "mps2-an385")
+    } else if target.starts_with("thumbv7em-") {
+        // The same image also runs on mps2-an500 (Cortex-M7): QEMU_MACHINE=mps2-an500.
+        ("mps2", "mps2-an386")
+    } else if target.starts_with("thumbv8m.main-") {
+        ("mps2-an505", "mps2-an505")
+    } else if target.starts_with("riscv32") {
+        ("qemu-virt", "virt")
+    } else {
+        fail(&format!(
+            "no board for target {target}: build from firmware/ (its .cargo/config.toml sets the \
+             target), or pass --target with one of thumbv6m-none-eabi, thumbv7m-none-eabi, \
+             thumbv7em-none-eabihf, thumbv8m.main-none-eabihf, riscv32imc-unknown-none-elf"
+        ))
+    };
+    Board { name, qemu }
+}
+
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+    let target = env::var("TARGET").unwrap_or_default();
 
-    let board = if env::var_os("CARGO_FEATURE_NUCLEO_F429ZI").is_some() {
-        "nucleo-f429zi"
-    } else {
-        "mps2-an386"
-    };
-    let memory = manifest.join("memory").join(format!("{board}.x"));
+    let board = board(&target);
+    let names = BOARD_NAMES.map(|n| format!("\"{n}\"")).join(", ");
+    println!("cargo::rustc-check-cfg=cfg(board, values({names}))");
+    println!("cargo::rustc-cfg=board=\"{}\"", board.name);
+    println!("cargo::rustc-env=LENET_QEMU_MACHINE={}", board.qemu);
+    let memory = manifest.join("memory").join(format!("{}.x", board.name));
     fs::copy(&memory, out.join("memory.x")).expect("copy memory.x into OUT_DIR");
-    println!("cargo:rerun-if-changed={}", memory.display());
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rustc-link-arg-bins=--nmagic");
-    println!("cargo:rustc-link-arg-bins=-Tlink.x");
-    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    println!("cargo::rerun-if-changed={}", memory.display());
+    println!("cargo::rustc-link-search={}", out.display());
+    if target.starts_with("riscv") {
+        // riscv-rt's link.x expects the memory map (and its region aliases) before it.
+        println!("cargo::rustc-link-arg-bins=-Tmemory.x");
+        println!("cargo::rustc-link-arg-bins=-Tlink.x");
+    } else {
+        println!("cargo::rustc-link-arg-bins=--nmagic");
+        println!("cargo::rustc-link-arg-bins=-Tlink.x");
+    }
+    println!("cargo::rustc-link-arg-bins=-Tdefmt.x");
 
     let blob = input(&manifest, "LENET_BLOB", "../tests/fixtures/lenet-int8.blob");
     if !blob.is_file() {

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Usage: with-serial-qemu.sh COMMAND [ARGS...]
 #
-# Builds the `app` firmware (release), starts it in QEMU mps2-an386 with UART0 on a local TCP
-# port (-icount, so reported instruction counts are exact), runs COMMAND with every `@SERIAL@`
-# argument replaced by `tcp:127.0.0.1:PORT`, prints the firmware's decoded log, and exits with
-# COMMAND's exit code. QEMU is always killed.
+# Builds the `app` firmware (release) for FIRMWARE_TARGET (default thumbv7em-none-eabihf, i.e.
+# QEMU mps2-an386), starts it in its QEMU machine (scripts/qemu.sh: -icount, so reported
+# instruction counts are exact) with the board's UART on a local TCP port, runs COMMAND with
+# every `@SERIAL@` argument replaced by `tcp:127.0.0.1:PORT`, prints the firmware's decoded log,
+# and exits with COMMAND's exit code. QEMU is always killed.
 #
-# Environment: LENET_BLOB / LENET_GOLDEN (as for the build), SERIAL_PORT (default: a free port
-# from 20000-29999), SERIAL_TIMEOUT (seconds QEMU may live, default 600).
+# Environment: FIRMWARE_TARGET, FIRMWARE_FEATURES (cargo features), QEMU_MACHINE (as for
+# qemu.sh), LENET_BLOB / LENET_GOLDEN (as for the build), SERIAL_PORT (default: a free port from
+# 20000-29999), SERIAL_TIMEOUT (seconds QEMU may live, default 600).
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-cargo build --release --bin app
-elf=target/thumbv7em-none-eabihf/release/app
+target=${FIRMWARE_TARGET:-thumbv7em-none-eabihf}
+cargo build --release --bin app --target "$target" ${FIRMWARE_FEATURES:+--features "$FIRMWARE_FEATURES"}
+elf=target/$target/release/app
 log=$(mktemp -t lenet-app-XXXXXX.defmt)
 qemu_pid=
 
@@ -40,12 +43,8 @@ for attempt in 1 2 3 4 5; do
         [ -z "${SERIAL_PORT:-}" ] || { echo "port $port is in use" >&2; exit 2; }
         continue
     fi
-    timeout "${SERIAL_TIMEOUT:-600}" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 \
-        -display none -monitor none \
-        -serial "tcp:127.0.0.1:$port,server=on,wait=off" \
-        -semihosting-config enable=on,target=native \
-        -icount shift=0,align=off,sleep=off \
-        -kernel "$elf" >"$log" 2>"$log.err" &
+    QEMU_TIMEOUT=${SERIAL_TIMEOUT:-600} QEMU_SERIAL="-serial tcp:127.0.0.1:$port,server=on,wait=off" \
+        scripts/qemu.sh "$elf" >"$log" 2>"$log.err" &
     qemu_pid=$!
     for _ in $(seq 50); do
         port_in_use "$port" && break

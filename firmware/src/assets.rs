@@ -15,7 +15,9 @@ struct Aligned<T: ?Sized>(T);
 /// Bytes of the embedded blob.
 pub const WEIGHTS_LEN: usize = include_bytes!(env!("LENET_BLOB_PATH")).len();
 
-/// A named static (not an anonymous constant), so that size tools can attribute flash to it.
+/// A named static (not an anonymous constant), so that size tools can attribute flash to it. On
+/// `mps3-an547` it has a section of its own, which the memory map places outside the ITCM.
+#[cfg_attr(board = "mps3-an547", unsafe(link_section = ".weights"))]
 static WEIGHTS: Aligned<[u8; WEIGHTS_LEN]> = Aligned(*include_bytes!(env!("LENET_BLOB_PATH")));
 
 static GOLDEN: [u8; include_bytes!(env!("LENET_GOLDEN_PATH")).len()] =

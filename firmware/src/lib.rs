@@ -1,15 +1,23 @@
-//! LeNet MNIST int8 inference on Cortex-M, on top of `lenet-core`.
+//! LeNet MNIST int8 inference on microcontrollers, on top of `lenet-core`.
 //!
 //! The application logic ([`selftest`], [`service`]) is generic over `embedded-hal` 1.0
 //! (`OutputPin`, `DelayNs`), `embedded-io` 0.7 (`Read`, `Write`, `ReadReady`) and
-//! [`InferenceMeter`]; a [`board`] module adds the glue for one target:
+//! [`InferenceMeter`]; a [`board`] module adds the glue for one target (its peripherals, its
+//! memory map in `memory/`, its defmt transport), chosen by `build.rs`:
 //!
-//! - QEMU `mps2-an386` (default): CMSDK UART0 and TIMER0, the FPGA LED, defmt over semihosting.
+//! - QEMU `mps2-an385` / `mps2-an386` / `mps2-an500` (Cortex-M3 / M4F / M7, the `mps2` glue for
+//!   `thumbv6m`, `thumbv7m` and `thumbv7em`), `mps2-an505` (Cortex-M33), `mps3-an547`
+//!   (Cortex-M55, feature `mps3-an547`) and RISC-V `virt` (`riscv32imc`), with defmt over
+//!   semihosting;
 //! - NUCLEO-F429ZI (feature `nucleo-f429zi`): USART3, LED LD2, DWT cycles, defmt over RTT.
 //!
-//! The weight blob and the golden vectors are embedded at build time ([`assets`]).
+//! Which int8 kernels run is decided by the target alone, in lenet-core's `build.rs` (the Arm
+//! DSP `asm!` kernels on `thumbv7em` and DSP-capable `thumbv8m.main` CPUs, the portable twins
+//! elsewhere), never by the board. The weight blob and the golden vectors are embedded at build
+//! time ([`assets`]).
 #![no_std]
 
+pub mod arch;
 pub mod assets;
 pub mod board;
 pub mod golden;
@@ -19,15 +27,13 @@ pub mod ram;
 pub mod selftest;
 pub mod service;
 
-#[cfg(feature = "nucleo-f429zi")]
-use defmt_rtt as _;
-#[cfg(not(feature = "nucleo-f429zi"))]
-use defmt_semihosting as _; // global logger: semihosting stdout, decoded by defmt-print // global logger: RTT, decoded by probe-rs
+use core::cell::{Cell, UnsafeCell};
 
-use cortex_m_rt::{ExceptionFrame, exception};
 use lenet_core::shape::IN_LEN;
 use lenet_core::{I8Model, Prediction, ScratchI8};
 
+pub use arch::entry;
+pub use board::exit;
 pub use meter::InferenceMeter;
 
 /// Process exit codes reported through semihosting.
@@ -42,7 +48,7 @@ pub mod exit_code {
     pub const BAD_GOLDEN: i32 = 3;
     /// A panic.
     pub const PANIC: i32 = 101;
-    /// A HardFault.
+    /// A HardFault (Arm) or an exception trap (RISC-V).
     pub const HARD_FAULT: i32 = 102;
 }
 
@@ -57,14 +63,47 @@ pub fn classify(
     model.predict(pixels, scratch)
 }
 
-/// Ends the program with `code`: a semihosting exit under QEMU or a debugger (probe-rs reports
-/// it); on a board without a debugger, a reset.
-pub fn exit(code: i32) -> ! {
-    #[cfg(feature = "nucleo-f429zi")]
-    if !cortex_m::peripheral::DCB::is_debugger_attached() {
-        cortex_m::peripheral::SCB::sys_reset();
+/// A static value handed out once as `&'static mut`: the scratch buffers of the binaries.
+///
+/// `cortex_m::singleton!` does this on Arm only, and `static_cell` needs compare-and-swap atomics,
+/// which neither ARMv6-M nor RV32IMC has; a flag behind `critical-section` works on every core.
+///
+/// The value comes first and is word-aligned, so byte buffers start on a word boundary.
+#[repr(C, align(4))]
+pub struct Once<T> {
+    value: UnsafeCell<T>,
+    taken: critical_section::Mutex<Cell<bool>>,
+}
+
+// SAFETY: the value is reachable only through `take`, which hands out one reference in total
+// (the flag is read and set inside one critical section).
+unsafe impl<T: Send> Sync for Once<T> {}
+
+impl<T> Once<T> {
+    /// A value not yet taken.
+    pub const fn new(value: T) -> Self {
+        Self {
+            value: UnsafeCell::new(value),
+            taken: critical_section::Mutex::new(Cell::new(false)),
+        }
     }
-    semihosting::process::exit(code)
+
+    /// The value, the first time; `None` after that.
+    #[allow(clippy::mut_from_ref)] // one `&mut` in total: the flag makes every later call `None`
+    pub fn take(&'static self) -> Option<&'static mut T> {
+        let first = critical_section::with(|cs| !self.taken.borrow(cs).replace(true));
+        // SAFETY: only the first call gets here, so this is the only reference ever made.
+        first.then(|| unsafe { &mut *self.value.get() })
+    }
+}
+
+/// The int8 scratch buffers (about 7.5 KB of static RAM), once.
+///
+/// # Panics
+/// On a second call.
+pub fn scratch() -> &'static mut ScratchI8 {
+    static SCRATCH: Once<ScratchI8> = Once::new(ScratchI8::new());
+    defmt::unwrap!(SCRATCH.take(), "scratch taken twice")
 }
 
 /// Logs where the panic happened. `defmt` panics have logged their message already; the
@@ -76,10 +115,4 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         None => defmt::error!("panic"),
     }
     exit(exit_code::PANIC)
-}
-
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc={=u32:#010x}", frame.pc());
-    exit(exit_code::HARD_FAULT)
 }

@@ -1,22 +1,23 @@
 //! RAM figures: static data from the linker symbols, peak stack by stack painting.
 //!
-//! cortex-m-rt's `paint-stack` feature fills `[_stack_end, _stack_start)` with
-//! `0xCCCC_CCCC` at reset, before `main`. The lowest word that no longer holds the paint marks
-//! the deepest the stack has reached (the high-water mark).
+//! The unused stack is filled with [`PAINT`] before `main` (cortex-m-rt's `paint-stack` at reset
+//! on Arm; [`crate::arch`] after RAM init on RISC-V). The lowest word that no longer holds the
+//! paint marks the deepest the stack has reached (the high-water mark).
 
-use cortex_m_rt::heap_start;
+/// The stack paint.
+pub const PAINT: u32 = 0xCCCC_CCCC;
 
-const PAINT: u32 = 0xCCCC_CCCC;
-
-unsafe extern "C" {
-    static __sdata: u32;
-    static __edata: u32;
-    static __sbss: u32;
-    static __ebss: u32;
-    static __suninit: u32;
-    static __euninit: u32;
-    static _stack_start: u32;
-    static _stack_end: u32;
+/// RAM regions as `[start, end)` byte addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Regions {
+    /// Initialised statics.
+    pub data: (u32, u32),
+    /// Zeroed statics.
+    pub bss: (u32, u32),
+    /// Uninitialised statics.
+    pub uninit: (u32, u32),
+    /// The stack region: bottom (end of the statics or heap) and top.
+    pub stack: (u32, u32),
 }
 
 /// RAM use, in bytes.
@@ -41,21 +42,14 @@ impl RamUsage {
     }
 }
 
-fn addr(symbol: *const u32) -> u32 {
-    symbol as u32
-}
-
 /// Measures RAM use now: call it after the work whose stack depth is wanted.
 pub fn usage() -> RamUsage {
-    let (sdata, edata) = (addr(&raw const __sdata), addr(&raw const __edata));
-    let (sbss, ebss) = (addr(&raw const __sbss), addr(&raw const __ebss));
-    let (suninit, euninit) = (addr(&raw const __suninit), addr(&raw const __euninit));
-    let (top, bottom) = (addr(&raw const _stack_start), addr(&raw const _stack_end));
-    debug_assert_eq!(bottom, heap_start() as u32);
+    let r = crate::arch::regions();
+    let (bottom, top) = r.stack;
     let mut low = bottom;
     while low < top {
-        // SAFETY: `[_stack_end, _stack_start)` is RAM owned by the stack; words below the stack
-        // pointer are only read, and reading any initialised RAM word is sound.
+        // SAFETY: `[bottom, top)` is RAM owned by the stack; words below the stack pointer are
+        // only read, and reading any initialised RAM word is sound.
         let word = unsafe { core::ptr::read_volatile(low as *const u32) };
         if word != PAINT {
             break;
@@ -63,9 +57,9 @@ pub fn usage() -> RamUsage {
         low += 4;
     }
     RamUsage {
-        data: edata - sdata,
-        bss: ebss - sbss,
-        uninit: euninit - suninit,
+        data: r.data.1 - r.data.0,
+        bss: r.bss.1 - r.bss.0,
+        uninit: r.uninit.1 - r.uninit.0,
         stack_region: top - bottom,
         peak_stack: top - low,
     }

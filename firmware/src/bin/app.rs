@@ -3,12 +3,12 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
-use lenet_core::ScratchI8;
 use lenet_firmware::board::{self, Board};
 use lenet_firmware::service::Service;
-use lenet_firmware::{assets, exit, exit_code};
+use lenet_firmware::{assets, entry, exit, exit_code};
 
+// riscv-rt's `entry` wraps `main` in an undocumented public function.
+#[allow(missing_docs)]
 #[entry]
 fn main() -> ! {
     let board = Board::take();
@@ -20,7 +20,7 @@ fn main() -> ! {
             exit(exit_code::BAD_BLOB)
         }
     };
-    let scratch = defmt::unwrap!(cortex_m::singleton!(: ScratchI8 = ScratchI8::new()));
+    let scratch = lenet_firmware::scratch();
     Service {
         link: board.link,
         busy: board.led,

@@ -6,11 +6,10 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
 use lenet_core::quant::pixel_to_i8;
 use lenet_core::shape::{CLASSES, FC1, FLAT, IN_LEN, POOL1_LEN};
 use lenet_firmware::board::{self, Board};
-use lenet_firmware::{InferenceMeter, assets, exit, exit_code};
+use lenet_firmware::{InferenceMeter, Once, assets, entry, exit, exit_code};
 
 /// Buffers of the four layers' outputs (static, like `ScratchI8`).
 struct Buffers {
@@ -20,6 +19,8 @@ struct Buffers {
     fc1: [i8; FC1],
 }
 
+// riscv-rt's `entry` wraps `main` in an undocumented public function.
+#[allow(missing_docs)]
 #[entry]
 fn main() -> ! {
     let mut board = Board::take();
@@ -30,12 +31,13 @@ fn main() -> ! {
     let Some(record) = golden.records().next() else {
         exit(exit_code::BAD_GOLDEN)
     };
-    let b = defmt::unwrap!(cortex_m::singleton!(: Buffers = Buffers {
+    static BUFFERS: Once<Buffers> = Once::new(Buffers {
         input: [0; IN_LEN],
         pool1: [0; POOL1_LEN],
         pool2: [0; FLAT],
         fc1: [0; FC1],
-    }));
+    });
+    let b = defmt::unwrap!(BUFFERS.take());
     let m = &mut board.meter;
     let unit = <board::Meter as InferenceMeter>::UNIT;
 

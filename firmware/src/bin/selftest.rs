@@ -5,15 +5,23 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
-use lenet_core::ScratchI8;
+use lenet_core::kernels;
 use lenet_firmware::board::{self, Board};
-use lenet_firmware::{InferenceMeter, assets, exit, exit_code, kernel_check, ram, selftest};
+use lenet_firmware::{
+    InferenceMeter, arch, assets, entry, exit, exit_code, kernel_check, ram, selftest,
+};
 
+// riscv-rt's `entry` wraps `main` in an undocumented public function.
+#[allow(missing_docs)]
 #[entry]
 fn main() -> ! {
     let mut board = Board::take();
-    defmt::info!("lenet self-test on {=str}", board::NAME);
+    defmt::info!(
+        "lenet self-test on {=str}: {=str} ({=str} int8 kernels)",
+        board::NAME,
+        arch::core_name(),
+        kernels::TARGET_KERNELS
+    );
 
     let model = match assets::int8_model() {
         Ok(model) => model,
@@ -35,8 +43,7 @@ fn main() -> ! {
         golden.len()
     );
 
-    let scratch = cortex_m::singleton!(: ScratchI8 = ScratchI8::new());
-    let scratch = defmt::unwrap!(scratch);
+    let scratch = lenet_firmware::scratch();
     let report = selftest::run(&model, &golden, scratch, &mut board.meter, &mut board.led);
 
     let unit = <board::Meter as InferenceMeter>::UNIT;

@@ -1,15 +1,44 @@
-//! Board support: each board module provides [`Board`] with the same fields, so the application
-//! code does not change between targets.
+//! Board support: each board module provides [`Board`] with the same fields (`link`, `led`,
+//! `delay`, `meter`), [`NAME`], the [`Meter`] type and `exit`, so the application code does
+//! not change between targets. `build.rs` selects one by the `board` cfg:
 //!
-//! - `mps2_an386` (default): QEMU `mps2-an386`.
-//! - `nucleo_f429zi` (feature `nucleo-f429zi`): NUCLEO-F429ZI.
+//! | `board` | selected by | module |
+//! |---|---|---|
+//! | `mps2` | `thumbv6m`, `thumbv7m`, `thumbv7em` (QEMU mps2-an385, -an386, -an500) | `mps2` |
+//! | `mps2-an505` | `thumbv8m.main` (QEMU mps2-an505, Cortex-M33) | `mps2_tz` |
+//! | `mps3-an547` | `thumbv8m.main` + feature `mps3-an547` (Cortex-M55) | `mps2_tz` |
+//! | `qemu-virt` | `riscv32imc` (QEMU virt) | `qemu_virt` |
+//! | `nucleo-f429zi` | feature `nucleo-f429zi` | `nucleo_f429zi` |
+//!
+//! Adding a board is a memory map (`memory/<board>.x`), a glue module here and a line in
+//! `build.rs`.
 
-#[cfg(not(feature = "nucleo-f429zi"))]
-mod mps2_an386;
-#[cfg(not(feature = "nucleo-f429zi"))]
-pub use mps2_an386::*;
+#[cfg(any(board = "mps2", board = "mps2-an505", board = "mps3-an547"))]
+pub mod cmsdk;
+#[cfg(any(
+    board = "mps2",
+    board = "mps2-an505",
+    board = "mps3-an547",
+    board = "qemu-virt"
+))]
+pub mod qemu;
 
-#[cfg(feature = "nucleo-f429zi")]
+#[cfg(board = "mps2")]
+mod mps2;
+#[cfg(board = "mps2")]
+pub use mps2::*;
+
+#[cfg(any(board = "mps2-an505", board = "mps3-an547"))]
+mod mps2_tz;
+#[cfg(any(board = "mps2-an505", board = "mps3-an547"))]
+pub use mps2_tz::*;
+
+#[cfg(board = "qemu-virt")]
+mod qemu_virt;
+#[cfg(board = "qemu-virt")]
+pub use qemu_virt::*;
+
+#[cfg(board = "nucleo-f429zi")]
 mod nucleo_f429zi;
-#[cfg(feature = "nucleo-f429zi")]
+#[cfg(board = "nucleo-f429zi")]
 pub use nucleo_f429zi::*;

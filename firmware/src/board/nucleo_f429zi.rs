@@ -18,6 +18,17 @@ use stm32f4xx_hal::serial::{Rx, Tx};
 
 use crate::InferenceMeter;
 
+use defmt_rtt as _; // global logger: RTT, decoded by probe-rs
+
+/// Ends the program with `code`: a semihosting exit when a debugger is attached (probe-rs
+/// reports it as the exit code of `cargo run`), a reset otherwise.
+pub fn exit(code: i32) -> ! {
+    if !cortex_m::peripheral::DCB::is_debugger_attached() {
+        cortex_m::peripheral::SCB::sys_reset();
+    }
+    semihosting::process::exit(code)
+}
+
 /// Board name for log lines.
 pub const NAME: &str = "NUCLEO-F429ZI (STM32F429ZI, Cortex-M4F @ 180 MHz)";
 

@@ -1,7 +1,8 @@
 //! The Armv7E-M DSP instructions behind [`super::dsp`], and the int8 kernels' hot loops, through
 //! stable `asm!`.
 //!
-//! Compiled only with `cfg(lenet_arm_dsp)` (set by `build.rs` for `thumbv7em-*` targets).
+//! Compiled only with `cfg(lenet_arm_dsp)`, which `build.rs` sets for Arm targets with the DSP
+//! extension (`thumbv7em-*`; `thumbv8m.main-*` with a DSP-capable `target-cpu` or `+dsp`).
 //! - `smlad`, `sxtb16`, …: one instruction each, with the exact semantics of its portable twin in
 //!   [`super::dsp::portable`].
 //! - [`dot_2x2`] (conv) and [`dot_4rows`] (dense): whole inner dot-product loops as one `asm!`

@@ -14,6 +14,15 @@
 pub mod act;
 #[cfg(lenet_arm_dsp)]
 mod arm;
+
+/// The int8 kernel family compiled for this target: `"Arm DSP"` (the `asm!` loops of
+/// `SMLAD`/`SXTB16`, on `cfg(lenet_arm_dsp)`) or `"portable"` (the plain-Rust twins). On x86-64
+/// with `std`, [`x86`] picks SIMD paths at run time on top of the portable kernels.
+pub const TARGET_KERNELS: &str = if cfg!(lenet_arm_dsp) {
+    "Arm DSP"
+} else {
+    "portable"
+};
 pub mod conv;
 pub mod dense;
 
@@ -21,10 +30,10 @@ pub mod dense;
 /// kernels are built on (`SMLAD`, `SXTB16`, `SXTAB16`).
 ///
 /// On targets with the DSP extension (`cfg(lenet_arm_dsp)`, set by `build.rs` for
-/// `thumbv7em-*`) each is one instruction from the private `kernels::arm` module (which also
-/// holds the conv and dense inner loops as whole `asm!` blocks); everywhere
-/// else (hosts, `thumbv6m`) it is its twin from [`dsp::portable`], with the same exact integer
-/// semantics. A "pair" is a `u32` holding two 16-bit lanes, low half first.
+/// `thumbv7em-*` and DSP-capable `thumbv8m.main-*` CPUs) each is one instruction from the private
+/// `kernels::arm` module (which also holds the conv and dense inner loops as whole `asm!`
+/// blocks); everywhere else (hosts, `thumbv6m`, `thumbv7m`, RISC-V) it is its twin from
+/// [`dsp::portable`], with the same exact integer semantics. A "pair" is a `u32` holding two 16-bit lanes, low half first.
 pub mod dsp {
     #[cfg(lenet_arm_dsp)]
     pub use super::arm::{smlad, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};

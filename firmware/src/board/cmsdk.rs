@@ -1,67 +1,11 @@
-//! QEMU `mps2-an386` (Arm MPS2+ AN386, Cortex-M4F at 25 MHz): register-level glue.
-//!
-//! - Link: CMSDK APB UART0 at `0x4000_4000`, 115200 baud, polled.
-//! - Busy LED: FPGA IO LED0 (`0x4002_8000` bit 0).
-//! - Delay: [`SpinDelay`], a register-free busy loop timed in instructions. Under `-icount`
-//!   QEMU's virtual clock only advances with executed instructions, and every peripheral read
-//!   costs far more host time than an instruction, so a delay that polls SysTick would stretch
-//!   100 µs of guest time into milliseconds of host time; a spin loop keeps guest time and host
-//!   time close.
-//! - Meter: CMSDK TIMER0 at `0x4000_0000`. With QEMU's `-icount shift=0` every executed
-//!   instruction advances the virtual clock by 1 ns, and the 25 MHz timer ticks once per 40 ns,
-//!   so one tick is 40 instructions: the count is exact to one tick and identical on every run.
+//! Arm CMSDK peripherals of the QEMU MPS2 and MPS2/MPS3 TrustZone machines, at the base
+//! address each machine gives them: the APB UART (polled, `embedded-io`), the APB timer (an
+//! inference meter) and the FPGA IO LEDs (`embedded-hal` output pin).
 
 use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
 
-use embedded_hal::delay::DelayNs;
-
 use crate::InferenceMeter;
-
-/// Board name for log lines.
-pub const NAME: &str = "QEMU mps2-an386 (Cortex-M4F)";
-
-/// Peripheral clock of the MPS2 FPGA image.
-pub const PCLK_HZ: u32 = 25_000_000;
-/// Instructions per timer tick under `-icount shift=0` (1 ns per instruction, 40 ns per tick).
-pub const INSTRUCTIONS_PER_TICK: u32 = 1_000_000_000 / PCLK_HZ;
-
-const UART0: usize = 0x4000_4000;
-const TIMER0: usize = 0x4000_0000;
-const FPGAIO_LED: usize = 0x4002_8000;
-
-/// The inference meter of this board.
-pub type Meter = Timer0Meter;
-
-/// Everything the application drives on this board.
-pub struct Board {
-    /// Serial link to the host (UART0).
-    pub link: CmsdkUart,
-    /// Busy indicator (LED0).
-    pub led: FpgaLed,
-    /// Blocking delay (instruction spin loop).
-    pub delay: SpinDelay,
-    /// Inference meter (TIMER0, in instructions).
-    pub meter: Timer0Meter,
-}
-
-impl Board {
-    /// Takes the core peripherals and sets up the board; call once.
-    pub fn take() -> Self {
-        // Claiming the core peripherals makes a second call fail here.
-        let _cp = defmt::unwrap!(cortex_m::Peripherals::take());
-        // SAFETY: called once (see above), so these are the only handles to UART0, TIMER0 and
-        // the LED register.
-        unsafe {
-            Self {
-                link: CmsdkUart::new(UART0, PCLK_HZ, 115_200),
-                led: FpgaLed::new(),
-                delay: SpinDelay,
-                meter: Timer0Meter::new(),
-            }
-        }
-    }
-}
 
 fn reg(base: usize, offset: usize) -> *mut u32 {
     (base + offset) as *mut u32
@@ -178,23 +122,25 @@ impl embedded_io::WriteReady for CmsdkUart {
     }
 }
 
-/// FPGA IO LED0, an `embedded-hal` output pin.
+/// FPGA IO LED0 (bit 0 of the LED register at offset 0), an `embedded-hal` output pin.
 pub struct FpgaLed {
-    _private: (),
+    base: usize,
 }
 
 impl FpgaLed {
+    /// The LED of the FPGA IO block at `base`.
+    ///
     /// # Safety
-    /// Nothing else may drive the FPGA IO LED register.
-    unsafe fn new() -> Self {
-        Self { _private: () }
+    /// `base` must be an FPGA IO block whose LED register nothing else drives.
+    pub unsafe fn new(base: usize) -> Self {
+        Self { base }
     }
 
     fn set(&mut self, on: bool) {
         // SAFETY: the LED register belongs to this handle (see `new`).
         unsafe {
-            let leds = read_volatile(reg(FPGAIO_LED, 0));
-            write_volatile(reg(FPGAIO_LED, 0), if on { leds | 1 } else { leds & !1 });
+            let leds = read_volatile(reg(self.base, 0));
+            write_volatile(reg(self.base, 0), if on { leds | 1 } else { leds & !1 });
         }
     }
 }
@@ -215,46 +161,47 @@ impl embedded_hal::digital::OutputPin for FpgaLed {
     }
 }
 
-/// A busy-wait delay counted in instructions, one per nanosecond: exact guest time under
-/// `-icount shift=0` (1 ns per instruction), and the same order of magnitude without icount.
-pub struct SpinDelay;
-
-impl DelayNs for SpinDelay {
-    fn delay_ns(&mut self, ns: u32) {
-        // `asm::delay(n)` runs about n instructions (n / 2 iterations of `subs; bne`).
-        cortex_m::asm::delay(ns);
-    }
-}
-
-/// CMSDK TIMER0 as a free-running 32-bit down-counter, read as instructions.
-pub struct Timer0Meter {
+/// A CMSDK APB timer as a free-running 32-bit down-counter, read as instructions.
+///
+/// Under QEMU's `-icount shift=0` every executed instruction advances the virtual clock by 1 ns,
+/// so a timer clocked at `f` Hz ticks once per `1e9 / f` instructions: the count is exact to one
+/// tick and identical on every run.
+pub struct TimerMeter {
+    base: usize,
+    pclk_mhz: u32,
     start: u32,
 }
 
-impl Timer0Meter {
+impl TimerMeter {
     const CTRL: usize = 0x0;
     const VALUE: usize = 0x4;
     const RELOAD: usize = 0x8;
 
+    /// Starts the timer at `base`, clocked at `pclk_hz` (a whole number of MHz).
+    ///
     /// # Safety
-    /// Nothing else may drive TIMER0.
-    unsafe fn new() -> Self {
-        // SAFETY: TIMER0 belongs to this handle (see above).
+    /// `base` must be a CMSDK APB timer that nothing else drives.
+    pub unsafe fn new(base: usize, pclk_hz: u32) -> Self {
+        // SAFETY: the timer belongs to this handle (see above).
         unsafe {
-            write_volatile(reg(TIMER0, Self::RELOAD), u32::MAX);
-            write_volatile(reg(TIMER0, Self::VALUE), u32::MAX);
-            write_volatile(reg(TIMER0, Self::CTRL), 1);
+            write_volatile(reg(base, Self::RELOAD), u32::MAX);
+            write_volatile(reg(base, Self::VALUE), u32::MAX);
+            write_volatile(reg(base, Self::CTRL), 1);
         }
-        Self { start: 0 }
+        Self {
+            base,
+            pclk_mhz: pclk_hz / 1_000_000,
+            start: 0,
+        }
     }
 
     fn now(&self) -> u32 {
-        // SAFETY: VALUE is TIMER0's current count, read only.
-        unsafe { read_volatile(reg(TIMER0, Self::VALUE)) }
+        // SAFETY: VALUE is the timer's current count, read only.
+        unsafe { read_volatile(reg(self.base, Self::VALUE)) }
     }
 }
 
-impl InferenceMeter for Timer0Meter {
+impl InferenceMeter for TimerMeter {
     const UNIT: &'static str = "instructions";
 
     fn start(&mut self) {
@@ -263,6 +210,13 @@ impl InferenceMeter for Timer0Meter {
 
     fn stop(&mut self) -> u32 {
         let ticks = self.start.wrapping_sub(self.now());
-        ticks.saturating_mul(INSTRUCTIONS_PER_TICK)
+        instructions(ticks, self.pclk_mhz)
     }
+}
+
+/// Instructions in `ticks` of a clock of `clock_mhz` MHz under `-icount shift=0` (1 ns per
+/// instruction), rounded down: exact for clocks that divide 1 GHz (25 MHz: 40 per tick), within
+/// one instruction otherwise (32 MHz: 31.25 per tick).
+pub fn instructions(ticks: u32, clock_mhz: u32) -> u32 {
+    ticks.saturating_mul(1000) / clock_mhz
 }
