@@ -18,29 +18,59 @@ struct Board {
     qemu: &'static str,
 }
 
-/// The real boards, one cargo feature each.
-const BOARD_FEATURES: [(&str, Board); 1] = [(
-    "NUCLEO_F429ZI",
-    Board {
-        name: "nucleo-f429zi",
-        qemu: "",
-    },
-)];
+/// The real boards, one cargo feature each, with the target each one needs.
+const BOARD_FEATURES: [(&str, &str, Board); 4] = [
+    (
+        "NUCLEO_F429ZI",
+        "thumbv7em-none-eabihf",
+        Board {
+            name: "nucleo-f429zi",
+            qemu: "",
+        },
+    ),
+    (
+        "RPI_PICO",
+        "thumbv6m-none-eabi",
+        Board {
+            name: "rpi-pico",
+            qemu: "",
+        },
+    ),
+    (
+        "RPI_PICO2",
+        "thumbv8m.main-none-eabihf",
+        Board {
+            name: "rpi-pico2",
+            qemu: "",
+        },
+    ),
+    (
+        "ESP32C3",
+        "riscv32imc-unknown-none-elf",
+        Board {
+            name: "esp32c3",
+            qemu: "",
+        },
+    ),
+];
 
 /// Every `board` cfg value (for `check-cfg`).
-const BOARD_NAMES: [&str; 5] = [
+const BOARD_NAMES: [&str; 8] = [
     "mps2",
     "mps2-an505",
     "mps3-an547",
     "qemu-virt",
     "nucleo-f429zi",
+    "rpi-pico",
+    "rpi-pico2",
+    "esp32c3",
 ];
 
 /// The board of this build: the one board feature that is on, or the QEMU machine of the target.
 fn board(target: &str) -> Board {
-    let chosen: Vec<&(&str, Board)> = BOARD_FEATURES
+    let chosen: Vec<&(&str, &str, Board)> = BOARD_FEATURES
         .iter()
-        .filter(|(feature, _)| env::var_os(format!("CARGO_FEATURE_{feature}")).is_some())
+        .filter(|(feature, _, _)| env::var_os(format!("CARGO_FEATURE_{feature}")).is_some())
         .collect();
     let an547 = env::var_os("CARGO_FEATURE_MPS3_AN547").is_some();
     match (chosen.as_slice(), an547) {
@@ -52,10 +82,14 @@ fn board(target: &str) -> Board {
         ([], true) => fail(&format!(
             "feature mps3-an547 (Cortex-M55) needs --target thumbv8m.main-none-eabihf, not {target}"
         )),
-        ([(_, board)], false) => Board {
+        ([(_, needs, board)], false) if target == *needs => Board {
             name: board.name,
             qemu: board.qemu,
         },
+        ([(_, needs, board)], false) => fail(&format!(
+            "feature {} needs --target {needs}, not {target}",
+            board.name
+        )),
         _ => fail("choose at most one board feature"),
     }
 }
@@ -89,21 +123,35 @@ fn main() {
     let target = env::var("TARGET").unwrap_or_default();
 
     let board = board(&target);
+    // ARMv6-M builds (Cortex-M0/M0+ code) trap unaligned accesses, as those cores do, even on
+    // the Cortex-M3 that runs them under QEMU.
+    println!("cargo::rustc-check-cfg=cfg(armv6m)");
+    if target.starts_with("thumbv6m-") {
+        println!("cargo::rustc-cfg=armv6m");
+    }
     let names = BOARD_NAMES.map(|n| format!("\"{n}\"")).join(", ");
     println!("cargo::rustc-check-cfg=cfg(board, values({names}))");
     println!("cargo::rustc-cfg=board=\"{}\"", board.name);
     println!("cargo::rustc-env=LENET_QEMU_MACHINE={}", board.qemu);
-    let memory = manifest.join("memory").join(format!("{}.x", board.name));
-    fs::copy(&memory, out.join("memory.x")).expect("copy memory.x into OUT_DIR");
-    println!("cargo::rerun-if-changed={}", memory.display());
-    println!("cargo::rustc-link-search={}", out.display());
-    if target.starts_with("riscv") {
-        // riscv-rt's link.x expects the memory map (and its region aliases) before it.
-        println!("cargo::rustc-link-arg-bins=-Tmemory.x");
-        println!("cargo::rustc-link-arg-bins=-Tlink.x");
+    if board.name == "esp32c3" {
+        // esp-hal ships the memory map and the linker scripts: linkall.x includes its memory.x
+        // and the section layout that esp-riscv-rt (on top of riscv-rt) and the ESP-IDF
+        // bootloader expect. No memory.x of ours may shadow esp-hal's on the search path.
+        let _ = fs::remove_file(out.join("memory.x"));
+        println!("cargo::rustc-link-arg-bins=-Tlinkall.x");
     } else {
-        println!("cargo::rustc-link-arg-bins=--nmagic");
-        println!("cargo::rustc-link-arg-bins=-Tlink.x");
+        let memory = manifest.join("memory").join(format!("{}.x", board.name));
+        fs::copy(&memory, out.join("memory.x")).expect("copy memory.x into OUT_DIR");
+        println!("cargo::rerun-if-changed={}", memory.display());
+        println!("cargo::rustc-link-search={}", out.display());
+        if target.starts_with("riscv") {
+            // riscv-rt's link.x expects the memory map (and its region aliases) before it.
+            println!("cargo::rustc-link-arg-bins=-Tmemory.x");
+            println!("cargo::rustc-link-arg-bins=-Tlink.x");
+        } else {
+            println!("cargo::rustc-link-arg-bins=--nmagic");
+            println!("cargo::rustc-link-arg-bins=-Tlink.x");
+        }
     }
     println!("cargo::rustc-link-arg-bins=-Tdefmt.x");
 

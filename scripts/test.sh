@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the host workspace (lenet-core, host, parity tests on real MNIST)
-# and the firmware under QEMU (self-test with golden vectors, serial classification, garbage
-# resilience, no-float check, real-board build). Needs MNIST (MNIST_DIR, or data/mnist, or a
-# network connection) and the tools from firmware/scripts/setup.sh.
+# and the firmware under QEMU (the core matrix with golden vectors, serial classification, garbage
+# resilience, no-float check, real-board builds). Needs MNIST (MNIST_DIR, or data/mnist, or a
+# network connection). It first installs what the firmware checks need (QEMU, defmt-print, the
+# targets, llvm-tools: firmware/scripts/setup.sh), which is a no-op where they are present.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -11,6 +12,9 @@ if [ -n "${MNIST_DIR:-}" ]; then
     export MNIST_DIR
 fi
 step() { printf '\n==== %s\n' "$*"; }
+
+step "set-up: firmware/scripts/setup.sh"
+firmware/scripts/setup.sh
 
 step "host workspace: cargo test --workspace"
 cargo test --workspace

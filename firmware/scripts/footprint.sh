@@ -66,3 +66,16 @@ if [ -f "$board_dir/thumbv7em-none-eabihf/release/app" ]; then
     flash "$board_dir/thumbv7em-none-eabihf/release/selftest" "  selftest (NUCLEO-F429ZI)"
     echo "  NUCLEO-F429ZI static RAM: $(static_ram "$board_dir/thumbv7em-none-eabihf/release/app") B of 192 KiB"
 fi
+
+for kind in int8 int4; do
+summary=target/matrix/summary-$kind.tsv
+if [ -f "$summary" ]; then
+    echo "Per core, $kind blob (scripts/matrix.sh, QEMU -icount; code = vectors + .text of the selftest image):"
+    printf '  %-28s %-11s %12s %12s %8s %8s %8s\n' target machine instructions "most" statics stack code
+    while IFS=$'\t' read -r target machine first most statics stack code; do
+        printf '  %-28s %-11s %12s %12s %8s %8s %8s\n' "$target" "$machine" "$first" "$most" "$statics" "$stack" "$code"
+    done <"$summary"
+elif [ "$kind" = int8 ]; then
+    echo "Per core: run scripts/matrix.sh first"
+fi
+done

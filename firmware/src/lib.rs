@@ -9,7 +9,13 @@
 //!   `thumbv6m`, `thumbv7m` and `thumbv7em`), `mps2-an505` (Cortex-M33), `mps3-an547`
 //!   (Cortex-M55, feature `mps3-an547`) and RISC-V `virt` (`riscv32imc`), with defmt over
 //!   semihosting;
-//! - NUCLEO-F429ZI (feature `nucleo-f429zi`): USART3, LED LD2, DWT cycles, defmt over RTT.
+//! - NUCLEO-F429ZI (feature `nucleo-f429zi`): USART3, LED LD2, DWT cycles, defmt over RTT;
+//! - Raspberry Pi Pico (feature `rpi-pico`, `thumbv6m-none-eabi`): UART0 on GPIO0/1, LED GPIO25,
+//!   cycles from the 1 MHz timer, defmt over RTT;
+//! - Raspberry Pi Pico 2 (feature `rpi-pico2`, `thumbv8m.main-none-eabihf`): UART0 on GPIO0/1,
+//!   LED GPIO25, DWT cycles, defmt over RTT;
+//! - ESP32-C3 (feature `esp32c3`, `riscv32imc-unknown-none-elf`): UART0 (USB-UART bridge),
+//!   GPIO8, `mpccr` cycles, defmt framed for espflash on UART0.
 //!
 //! Which int8 kernels run is decided by the target alone, in lenet-core's `build.rs` (the Arm
 //! DSP `asm!` kernels on `thumbv7em` and DSP-capable `thumbv8m.main` CPUs, the portable twins

@@ -2,7 +2,8 @@
 //! fault handler, the bounds of RAM for [`crate::ram`] and stack painting.
 //!
 //! - Arm (`cortex_m`): cortex-m-rt, which also paints the stack at reset (`paint-stack`).
-//! - RISC-V under QEMU (`riscv`): riscv-rt; the stack is painted after RAM init.
+//! - RISC-V (`riscv`): riscv-rt, alone under QEMU or under esp-riscv-rt and esp-hal on the
+//!   ESP32-C3; the stack is painted after RAM init.
 
 #[cfg(target_arch = "arm")]
 mod cortex_m;

@@ -41,7 +41,17 @@ impl Board {
     /// Takes the core peripherals and sets up the board; call once.
     pub fn take() -> Self {
         // Claiming the core peripherals makes a second call fail here.
-        let _cp = defmt::unwrap!(cortex_m::Peripherals::take());
+        #[allow(unused_mut)]
+        let mut cp = defmt::unwrap!(cortex_m::Peripherals::take());
+        // ARMv6-M code (thumbv6m) runs here on a Cortex-M3, which would silently allow the
+        // unaligned word and halfword accesses that fault on a Cortex-M0/M0+: make them trap
+        // (CCR.UNALIGN_TRP; a HardFault, exit code 102), as they do on those cores.
+        #[cfg(armv6m)]
+        // SAFETY: setting UNALIGN_TRP only adds faults; nothing relies on unaligned accesses.
+        unsafe {
+            cp.SCB.ccr.modify(|ccr| ccr | (1 << 3))
+        };
+        let _ = &mut cp;
         core::hint::black_box(&super::qemu::LENET_QEMU_MACHINE);
         // SAFETY: called once (see above), so these are the only handles to UART0, TIMER0 and
         // the LED register.
