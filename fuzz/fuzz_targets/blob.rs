@@ -2,7 +2,8 @@
 //!
 //! The first input byte picks the mode. Bit 0 clear: the rest of the input is the blob. Bit 0
 //! set: the rest is a list of 5-byte patches (`u32` LE offset, XOR byte) applied to a valid blob
-//! (bit 1 clear: the committed int8 blob; set: a blob carrying both models), whose CRC is then
+//! (bit 2 set: the committed compact blob, int4 fc1 weights; else bit 1 clear: the committed int8
+//! blob; set: a blob carrying both models), whose CRC is then
 //! recomputed, so the checks behind the CRC (header fields, section table, shapes, quantization
 //! parameters) are reached and inference runs on odd parameters.
 #![no_main]
@@ -22,6 +23,9 @@ fn aligned(b: &[u8]) -> Vec<u128> {
 
 /// The committed int8 blob.
 const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/lenet-int8.blob");
+
+/// The committed compact blob (fc1 weights at 4 bits).
+const INT4_FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/lenet-int4.blob");
 
 /// A valid blob with both models: the committed int8 model plus small f32 weights.
 fn both() -> &'static [u8] {
@@ -79,7 +83,13 @@ fuzz_target!(|data: &[u8]| {
         check(&bytemuck::cast_slice(&aligned(rest))[..rest.len()], &pixels);
         return;
     }
-    let base = if mode & 2 == 0 { FIXTURE } else { both() };
+    let base = if mode & 4 != 0 {
+        INT4_FIXTURE
+    } else if mode & 2 == 0 {
+        FIXTURE
+    } else {
+        both()
+    };
     let mut words = aligned(base);
     let blob = &mut bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..base.len()];
     for patch in rest.chunks_exact(5) {

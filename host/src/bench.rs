@@ -147,7 +147,7 @@ pub fn run(int8_blob: &[u8], mnist: &Mnist, device: &Device, opts: &BenchOptions
     for (name, l) in rows {
         println!("{name:<34} {:>10.1} {:>10.1}", l.median_us, l.p90_us);
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = rayon::current_num_threads();
     let t8 = throughput(&mnist.test, |s| {
         std::hint::black_box(crate::eval::run_int8(q, s));
     });

@@ -15,7 +15,7 @@
 //!   product saves.
 //!
 //! The backward pass rebuilds the columns rather than keeping them from the forward pass (50 MB
-//! per batch of 128; rebuilding them takes about 1.6 ms). Chunks of [`CHUNK`] images run in parallel
+//! per batch of 128; rebuilding them takes about 1.6 ms). Chunks of `CHUNK` images run in parallel
 //! and the weight gradient adds their products in chunk order, so the results do not depend on the number of threads. [`forward`] registers
 //! the operation with burn's autodiff when its tensors are tracked `Flex` f32 tensors (training
 //! on the CPU) and runs the plain `Conv2d` otherwise (evaluation, other backends): the

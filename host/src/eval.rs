@@ -5,8 +5,9 @@ use std::fmt;
 
 use lenet_core::shape::CLASSES;
 use lenet_core::{F32Model, I8Model, ScratchF32, ScratchI8, pixels_to_f32};
+use rayon::prelude::*;
 
-use crate::data::Split;
+use crate::data::{PIXELS, Split};
 
 /// One image's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,35 +18,23 @@ pub struct Answer<T> {
     pub logits: [T; CLASSES],
 }
 
-/// Runs `f` over every image of `split` on all cores, keeping order. `make` builds each
-/// thread's state (its scratch buffers).
+/// Fewest images a rayon job takes: each job builds one state (scratch buffers) with `make`.
+const MIN_IMAGES_PER_JOB: usize = 16;
+
+/// Runs `f` over every image of `split` on all cores (rayon's pool), keeping order. `make`
+/// builds each job's state (its scratch buffers).
+///
+/// Every image is computed on its own, so the answers do not depend on the number of threads.
 pub fn par_map<S, T: Send>(
     split: &Split,
-    make: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, &[u8; 784]) -> T + Sync,
+    make: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, &[u8; PIXELS]) -> T + Sync + Send,
 ) -> Vec<T> {
-    let n = split.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, n.max(1));
-    let chunk = n.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (make, f) = (&make, &f);
-                s.spawn(move || {
-                    let mut state = make();
-                    (t * chunk..((t + 1) * chunk).min(n))
-                        .map(|i| f(&mut state, split.image(i)))
-                        .collect::<Vec<T>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("evaluation thread"))
-            .collect()
-    })
+    (0..split.len())
+        .into_par_iter()
+        .with_min_len(MIN_IMAGES_PER_JOB)
+        .map_init(make, |state, i| f(state, split.image(i)))
+        .collect()
 }
 
 /// int8 answers for every image.

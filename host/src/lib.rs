@@ -8,6 +8,8 @@ pub mod conv2;
 pub mod data;
 pub mod eval;
 pub mod export;
+#[cfg(feature = "train")]
+pub mod int4;
 pub mod io;
 #[cfg(feature = "train")]
 pub mod model;

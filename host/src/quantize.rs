@@ -9,9 +9,11 @@ use lenet_core::quant::{
 };
 use lenet_core::shape::{C1, C2, CLASSES, FC1};
 use lenet_core::{Model, ScratchF32, pixels_to_f32};
+use rayon::prelude::*;
 
-use crate::data::Split;
+use crate::data::{PIXELS, Split};
 use crate::export::{AlignedBlob, f32_blob};
+use crate::int4::{self, Int4Weights, Rounding};
 use crate::model::FlatParams;
 
 /// Observed real range of each quantized tensor boundary.
@@ -23,8 +25,11 @@ pub struct Ranges {
     pub images: usize,
 }
 
+/// Calibration images per rayon job.
+const CALIBRATION_CHUNK: usize = 64;
+
 /// Runs the core's f32 pass over the first `count` images of `split` and records the range of
-/// every tensor that int8 will represent.
+/// every tensor that int8 will represent, on all cores.
 ///
 /// # Errors
 /// If the parameters do not form a valid model.
@@ -38,36 +43,26 @@ pub fn calibrate(params: &FlatParams, split: &Split, count: usize) -> Result<Ran
     if n == 0 {
         bail!("calibration needs at least one image");
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(n);
-    let chunk = n.div_ceil(threads);
-    let parts: Vec<[(f32, f32); 4]> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    let mut r = [(f32::INFINITY, f32::NEG_INFINITY); 4];
-                    let mut scratch = Box::new(ScratchF32::new());
-                    for i in t * chunk..((t + 1) * chunk).min(n) {
-                        let logits = f.forward(&pixels_to_f32(split.image(i)), &mut scratch);
-                        let tensors: [&[f32]; 4] =
-                            [scratch.pool1(), scratch.pool2(), scratch.fc1(), &logits];
-                        for (range, values) in r.iter_mut().zip(tensors) {
-                            for &v in values {
-                                range.0 = range.0.min(v);
-                                range.1 = range.1.max(v);
-                            }
-                        }
+    // Fixed chunks, reduced in chunk order: the ranges do not depend on the number of threads.
+    let parts: Vec<[(f32, f32); 4]> = split.images[..n * PIXELS]
+        .par_chunks(CALIBRATION_CHUNK * PIXELS)
+        .map(|images| {
+            let mut r = [(f32::INFINITY, f32::NEG_INFINITY); 4];
+            let mut scratch = Box::new(ScratchF32::new());
+            for px in images.as_chunks::<PIXELS>().0 {
+                let logits = f.forward(&pixels_to_f32(px), &mut scratch);
+                let tensors: [&[f32]; 4] =
+                    [scratch.pool1(), scratch.pool2(), scratch.fc1(), &logits];
+                for (range, values) in r.iter_mut().zip(tensors) {
+                    for &v in values {
+                        range.0 = range.0.min(v);
+                        range.1 = range.1.max(v);
                     }
-                    r
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("calibration thread"))
-            .collect()
-    });
+                }
+            }
+            r
+        })
+        .collect();
     let mut ranges = [(f32::INFINITY, f32::NEG_INFINITY); 4];
     for p in parts {
         for (r, q) in ranges.iter_mut().zip(p) {
@@ -81,8 +76,11 @@ pub fn calibrate(params: &FlatParams, split: &Split, count: usize) -> Result<Ran
 /// The integer parameters of one layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuantizedLayer {
-    /// Weights in `[-127, 127]`, same layout as the f32 ones.
+    /// Weights in `[-127, 127]` (int8) or `[-7, 7]` (int4, see `int4`), same layout as the f32
+    /// ones.
     pub weights: Vec<i8>,
+    /// Whether the weights are int4 (stored packed, `lenet_core::blob::i4`).
+    pub int4: bool,
     /// Biases (scale `s_in · s_w`).
     pub bias: Vec<i32>,
     /// Requantization multipliers: one per output channel, or one for a layer quantized per
@@ -101,6 +99,43 @@ pub enum Granularity {
     PerTensor,
     /// One weight scale per output channel.
     PerChannel,
+}
+
+/// Bits per weight of fc1, which holds 1,225,000 of the network's 1,256,080 weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WeightBits {
+    /// int8, as every other layer (a 1,258,996-byte blob).
+    #[default]
+    #[value(name = "8")]
+    Eight,
+    /// int4 with one scale per output unit, rounded as [`Int8Options::rounding`] says (the compact
+    /// blob, about 652 KB, for boards with 1 MB of flash).
+    #[value(name = "4")]
+    Four,
+}
+
+/// How the int8 model of a blob is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int8Options {
+    /// Training images that calibrate the activation ranges (and the int4 Hessian).
+    pub calibration: usize,
+    /// Weight scales of the dense layers (int8 weights; int4 fc1 always has one per unit).
+    pub dense: Granularity,
+    /// Bits per fc1 weight.
+    pub fc1_bits: WeightBits,
+    /// Rounding of int4 weights.
+    pub rounding: Rounding,
+}
+
+impl Default for Int8Options {
+    fn default() -> Self {
+        Self {
+            calibration: 3000,
+            dense: Granularity::PerTensor,
+            fc1_bits: WeightBits::Eight,
+            rounding: Rounding::Nearest,
+        }
+    }
 }
 
 /// The whole int8 model as the host computed it, before serialisation.
@@ -128,14 +163,10 @@ fn quantize_layer(
     granularity: Granularity,
 ) -> Result<QuantizedLayer> {
     let per = w.len() / oc;
-    let mut layer = QuantizedLayer {
-        weights: Vec::with_capacity(w.len()),
-        bias: Vec::with_capacity(oc),
-        multiplier: Vec::with_capacity(oc),
-        shift: Vec::with_capacity(oc),
-    };
     let tensor_max = max_abs(w);
-    for (o, (row, &bias)) in w.chunks_exact(per).zip(b).enumerate() {
+    let mut weights = Vec::with_capacity(w.len());
+    let mut scales = Vec::with_capacity(oc);
+    for row in w.chunks_exact(per) {
         let max_abs = match granularity {
             Granularity::PerTensor => tensor_max,
             Granularity::PerChannel => max_abs(row),
@@ -146,10 +177,36 @@ fn quantize_layer(
         } else {
             1.0
         };
-        layer.weights.extend(
+        weights.extend(
             row.iter()
                 .map(|&v| quantize_value(f64::from(v), s_w, 0, -WEIGHT_LIMIT, WEIGHT_LIMIT) as i8),
         );
+        scales.push(s_w);
+    }
+    let per_tensor = granularity == Granularity::PerTensor;
+    finish_layer(weights, false, &scales, b, s_in, s_out, per_tensor)
+}
+
+/// A layer from its integer weights and their scale per output channel (all equal when
+/// `per_tensor`): the biases and the requantization pairs (one pair per channel, or one).
+fn finish_layer(
+    weights: Vec<i8>,
+    int4: bool,
+    scales: &[f64],
+    b: &[f32],
+    s_in: f32,
+    s_out: f32,
+    per_tensor: bool,
+) -> Result<QuantizedLayer> {
+    let oc = scales.len();
+    let mut layer = QuantizedLayer {
+        weights,
+        int4,
+        bias: Vec::with_capacity(oc),
+        multiplier: Vec::with_capacity(oc),
+        shift: Vec::with_capacity(oc),
+    };
+    for (o, (&s_w, &bias)) in scales.iter().zip(b).enumerate() {
         let s_acc = f64::from(s_in) * s_w;
         layer.bias.push(quantize_value(
             f64::from(bias),
@@ -166,7 +223,7 @@ fn quantize_layer(
             )
         })?;
         // Per tensor, every channel has the same scale and so the same pair: keep one.
-        if granularity == Granularity::PerChannel || o == 0 {
+        if !per_tensor || o == 0 {
             layer.multiplier.push(multiplier);
             layer.shift.push(shift);
         }
@@ -175,7 +232,8 @@ fn quantize_layer(
 }
 
 /// Quantizes f32 parameters with the calibrated ranges: the convolutions per output channel,
-/// the dense layers with the given granularity.
+/// the dense layers with the given granularity; with `fc1_int4`, fc1 takes those int4 weights
+/// and their scales (one per output unit) instead.
 ///
 /// # Errors
 /// A tanh model (int8 supports ReLU only) or a scale the fixed-point format cannot express.
@@ -183,6 +241,7 @@ pub fn quantize(
     params: &FlatParams,
     ranges: &Ranges,
     dense: Granularity,
+    fc1_int4: Option<Int4Weights>,
 ) -> Result<QuantizedModel> {
     if params.activation != Activation::Relu {
         bail!("int8 export supports ReLU models only; export a tanh model with --precision f32");
@@ -203,11 +262,19 @@ pub fn quantize(
         quantize_layer(w, b, oc, scales[i], scales[i + 1], granularity)
             .with_context(|| format!("quantizing layer {}", ["conv1", "conv2", "fc1", "fc2"][i]))
     };
+    let fc1 = match fc1_int4 {
+        None => layer(2, &params.fc1_w, &params.fc1_b, FC1)?,
+        Some(q) => {
+            let (s_in, s_out) = (scales[2], scales[3]);
+            finish_layer(q.values, true, &q.scales, &params.fc1_b, s_in, s_out, false)
+                .context("quantizing layer fc1 (int4)")?
+        }
+    };
     Ok(QuantizedModel {
         layers: [
             layer(0, &params.conv1_w, &params.conv1_b, C1)?,
             layer(1, &params.conv2_w, &params.conv2_b, C2)?,
-            layer(2, &params.fc1_w, &params.fc1_b, FC1)?,
+            fc1,
             layer(3, &params.fc2_w, &params.fc2_b, CLASSES)?,
         ],
         zero_points,
@@ -228,7 +295,11 @@ pub fn add_int8(w: &mut BlobWriter, q: &QuantizedModel) -> Result<()> {
         [S::Fc2WeightQ, S::Fc2BiasQ, S::Fc2Requant],
     ];
     for ([wi, bi, ri], layer) in ids.into_iter().zip(&q.layers) {
-        w.add_i8(wi, &layer.weights)?;
+        if layer.int4 {
+            w.add_i4(wi, &layer.weights)?;
+        } else {
+            w.add_i8(wi, &layer.weights)?;
+        }
         w.add_i32(bi, &layer.bias)?;
         let requant: Vec<i32> = layer
             .multiplier
@@ -255,25 +326,34 @@ pub enum Precision {
     Both,
 }
 
-/// Builds a blob with the requested precisions; int8 calibrates on the first `calibration`
-/// images of `calib` and quantizes the dense layers with `dense` granularity.
+/// Builds a blob with the requested precisions; int8 calibrates on the first
+/// `options.calibration` images of `calib`, and with int4 fc1 weights also takes GPTQ's Hessian
+/// from them.
 ///
 /// # Errors
-/// As [`calibrate`] and [`quantize`].
+/// As [`calibrate`], [`quantize`] and [`int4::fc1_int4`].
 pub fn build_blob(
     params: &FlatParams,
     precision: Precision,
     calib: &Split,
-    calibration: usize,
-    dense: Granularity,
+    options: &Int8Options,
 ) -> Result<Vec<u8>> {
     let mut w = BlobWriter::new(params.activation);
     if matches!(precision, Precision::F32 | Precision::Both) {
         crate::export::add_f32(&mut w, params)?;
     }
     if matches!(precision, Precision::Int8 | Precision::Both) {
-        let ranges = calibrate(params, calib, calibration)?;
-        add_int8(&mut w, &quantize(params, &ranges, dense)?)?;
+        let ranges = calibrate(params, calib, options.calibration)?;
+        let fc1_int4 = match options.fc1_bits {
+            WeightBits::Eight => None,
+            WeightBits::Four => Some(int4::fc1_int4(
+                params,
+                calib,
+                options.calibration,
+                options.rounding,
+            )?),
+        };
+        add_int8(&mut w, &quantize(params, &ranges, options.dense, fc1_int4)?)?;
     }
     Ok(w.finish()?)
 }

@@ -1,5 +1,5 @@
 //! Whole-image latency of the int8 and f32 forward passes, portable kernels vs the x86-64
-//! AVX-512 and AVX2 paths, a per-layer breakdown of the portable kernels, and all-core batch
+//! AVX-512 and AVX2 paths (`kernels::x86`, `model::PackedI8` / `PackedF32`), a per-layer breakdown of the portable kernels, and all-core batch
 //! throughput.
 //!
 //! ```sh
@@ -80,16 +80,20 @@ fn int8(c: &mut Criterion) {
     g.bench_function("forward", |b| b.iter(|| q.forward(black_box(&img), &mut s)));
     #[cfg(target_arch = "x86_64")]
     {
-        let packed = lenet_core::kernels::x86::PackedI8::new(&q);
+        use lenet_core::kernels::x86::{self, I8Isa};
+        let packed = lenet_core::model::PackedI8::new(&q);
         g.bench_function("packed", |b| {
             b.iter(|| packed.forward(black_box(&img), &mut s))
         });
         g.bench_function("packed-convs-only", |b| {
             b.iter(|| packed.forward_convs(black_box(&img), &mut s))
         });
-        if lenet_core::kernels::x86::avx2_available() {
+        if I8Isa::Avx2.available() {
+            let layers = q.x86_layers().unwrap();
             g.bench_function("avx2", |b| {
-                b.iter(|| lenet_core::kernels::x86::forward_i8_avx2(&q, black_box(&img), &mut s))
+                b.iter(|| {
+                    x86::forward_i8_isa(I8Isa::Avx2, &layers, black_box(&img), s.x86_buffers())
+                })
             });
         }
     }
@@ -107,7 +111,7 @@ fn f32(c: &mut Criterion) {
     g.bench_function("forward", |b| b.iter(|| f.forward(black_box(&img), &mut s)));
     #[cfg(target_arch = "x86_64")]
     {
-        let packed = lenet_core::kernels::x86::PackedF32::new(&f);
+        let packed = lenet_core::model::PackedF32::new(&f);
         g.bench_function("packed", |b| {
             b.iter(|| packed.forward(black_box(&img), &mut s))
         });
@@ -149,7 +153,7 @@ fn layers(c: &mut Criterion) {
     });
     let mut o3 = [0i8; 500];
     g.bench_function("fc1", |b| {
-        b.iter(|| dense_i8(black_box(&pool2), &q.fc1, &mut o3))
+        b.iter(|| dense_i8(black_box(&pool2), q.fc1.int8().unwrap(), &mut o3))
     });
     let mut o4 = [0i8; 10];
     let fc2: &QuantLayer<'_, 10, 5000> = &q.fc2;
@@ -269,11 +273,11 @@ fn main() {
     });
     #[cfg(target_arch = "x86_64")]
     {
-        let pq = lenet_core::kernels::x86::PackedI8::new(&q);
+        let pq = lenet_core::model::PackedI8::new(&q);
         throughput("int8/packed", n, &imgs, ScratchI8::new, |x, s| {
             black_box(pq.forward(x, s));
         });
-        let pf = lenet_core::kernels::x86::PackedF32::new(&f);
+        let pf = lenet_core::model::PackedF32::new(&f);
         throughput("f32/packed", n, &fimgs, ScratchF32::new, |x, s| {
             black_box(pf.forward(x, s));
         });

@@ -50,4 +50,4 @@ pub mod reference;
 pub mod shape;
 
 pub use blob::BlobError;
-pub use model::{F32Model, I8Model, Model, Prediction, ScratchF32, ScratchI8, pixels_to_f32};
+pub use model::{F32Model, Fc1, I8Model, Model, Prediction, ScratchF32, ScratchI8, pixels_to_f32};

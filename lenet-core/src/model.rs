@@ -1,14 +1,14 @@
 //! Typed, zero-copy views of a parsed blob and the two forward passes.
 
-use crate::blob::{Activation, BlobError, QUANT_POINTS, SectionId, Sections};
+use crate::blob::{Activation, BlobError, DType, QUANT_POINTS, SectionId, Sections, i4};
 use crate::kernels::act::{argmax_f32, argmax_i8};
 use crate::kernels::conv::{conv2d_act_pool_f32, conv2d_relu_pool_i8};
-use crate::kernels::dense::{dense_f32, dense_i8};
+use crate::kernels::dense::{dense_f32, dense_i4, dense_i8};
 use crate::kernels::{QuantLayer, Requant};
 use crate::quant::{BIAS_LIMIT, INPUT_ZERO_POINT, SHIFT_MAX, SHIFT_MIN, pixel_to_i8};
 use crate::shape::{
-    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C, IN_H, IN_LEN,
-    IN_W, P1, POOL1_LEN,
+    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_I4_LEN, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C,
+    IN_H, IN_LEN, IN_W, P1, POOL1_LEN,
 };
 
 /// A parsed weight blob: the activation and whichever of the f32 and int8 models it carries.
@@ -51,8 +51,8 @@ pub struct I8Model<'a> {
     pub conv1: QuantLayer<'a, C1, CONV1_W_LEN>,
     /// conv2: 20 → 50 channels.
     pub conv2: QuantLayer<'a, C2, CONV2_W_LEN>,
-    /// fc1: 2450 → 500.
-    pub fc1: QuantLayer<'a, FC1, FC1_W_LEN>,
+    /// fc1: 2450 → 500, with int8 weights or (a compact blob) int4 ones.
+    pub fc1: Fc1<'a>,
     /// fc2: 500 → 10 (no activation: clamp to `[-128, 127]`).
     pub fc2: QuantLayer<'a, CLASSES, FC2_W_LEN>,
     /// Scales of the input, pool1, pool2, fc1 and logits tensors (for display; never used by the
@@ -60,6 +60,67 @@ pub struct I8Model<'a> {
     scales: &'a [u32; QUANT_POINTS],
     /// Zero points of the same tensors.
     pub zero_points: &'a [i32; QUANT_POINTS],
+}
+
+/// fc1's parameters: int8 weights, or int4 weights in the grouped layout of [`crate::blob::i4`]
+/// (a compact blob, `fc1.weight.q` of dtype i4). Everything but the weights' storage, and the
+/// arithmetic, is the same for both.
+#[derive(Debug, Clone, Copy)]
+pub enum Fc1<'a> {
+    /// int8 weights `[500][2450]`.
+    I8(QuantLayer<'a, FC1, FC1_W_LEN>),
+    /// int4 weights, 500 rows of 1,228 bytes.
+    I4(QuantLayer<'a, FC1, FC1_W_LEN, [u8; FC1_I4_LEN]>),
+}
+
+impl<'a> Fc1<'a> {
+    /// The int8 layer, if the weights are int8.
+    pub fn int8(&self) -> Option<&QuantLayer<'a, FC1, FC1_W_LEN>> {
+        match self {
+            Self::I8(layer) => Some(layer),
+            Self::I4(_) => None,
+        }
+    }
+
+    /// The int8 layer, mutably (tests edit parameters), if the weights are int8.
+    pub fn int8_mut(&mut self) -> Option<&mut QuantLayer<'a, FC1, FC1_W_LEN>> {
+        match self {
+            Self::I8(layer) => Some(layer),
+            Self::I4(_) => None,
+        }
+    }
+
+    /// Requantization constants.
+    pub fn requant(&self) -> &Requant<'a, FC1> {
+        match self {
+            Self::I8(layer) => &layer.requant,
+            Self::I4(layer) => &layer.requant,
+        }
+    }
+
+    /// Bias per output unit.
+    pub fn bias(&self) -> &'a [i32; FC1] {
+        match self {
+            Self::I8(layer) => layer.bias,
+            Self::I4(layer) => layer.bias,
+        }
+    }
+
+    /// Zero point of the input (pool2).
+    pub fn in_zp(&self) -> i32 {
+        match self {
+            Self::I8(layer) => layer.in_zp,
+            Self::I4(layer) => layer.in_zp,
+        }
+    }
+
+    /// Bits per weight: 8 or 4.
+    pub fn weight_bits(&self) -> u32 {
+        match self {
+            Self::I8(_) => 8,
+            Self::I4(_) => 4,
+        }
+    }
 }
 
 /// Caller-owned buffers for [`F32Model::forward`] (30,616 bytes). After a forward pass they hold
@@ -244,6 +305,57 @@ fn quant_layer<'a, const OC: usize, const WN: usize>(
     })
 }
 
+/// fc1 with int8 or int4 weights, as the blob stores `fc1.weight.q`.
+fn fc1_layer<'a>(sections: &Sections<'a>, in_zp: i32, out_zp: i32) -> Result<Fc1<'a>, BlobError> {
+    use SectionId as S;
+    let int4 = sections
+        .iter()
+        .any(|v| v.id == S::Fc1WeightQ && v.dtype == DType::I4);
+    if !int4 {
+        return quant_layer(
+            sections,
+            [S::Fc1WeightQ, S::Fc1BiasQ, S::Fc1Requant],
+            in_zp,
+            out_zp,
+            true,
+        )
+        .map(Fc1::I8);
+    }
+    let weights: &[u8; FC1_I4_LEN] = typed(sections, S::Fc1WeightQ)?;
+    check_i4_weights(S::Fc1WeightQ, weights, FLAT)?;
+    let bias: &[i32; FC1] = typed(sections, S::Fc1BiasQ)?;
+    check_bias(S::Fc1BiasQ, bias)?;
+    Ok(Fc1::I4(QuantLayer {
+        weights,
+        bias,
+        requant: split_requant(sections, S::Fc1Requant)?,
+        in_zp,
+        out_zp,
+        act_min: out_zp,
+        act_max: 127,
+    }))
+}
+
+/// Every nibble of int4 rows of `cols` elements is in `[-7, 7]` (not `0x8`) and every padding
+/// nibble (past `cols` in a row's last group) is 0. The index reported counts elements with each
+/// row's padding (`row · row_len + i`, `row_len` = the row's groups × 8).
+fn check_i4_weights(id: SectionId, packed: &[u8], cols: usize) -> Result<(), BlobError> {
+    let row_bytes = i4::row_bytes(cols);
+    for (r, row) in packed.chunks_exact(row_bytes).enumerate() {
+        for k in 0..row_bytes * 2 {
+            let (byte, shift) = i4::position(k);
+            let nibble = (row[byte] >> shift) & 0x0F;
+            if nibble == 0x8 || (k >= cols && nibble != 0) {
+                return Err(BlobError::BadQuantParam {
+                    section: id,
+                    index: (r * row_bytes * 2 + k) as u32,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Model<'a> {
     /// Parses a blob in place: no copy, no allocation.
     ///
@@ -369,13 +481,7 @@ fn parse_int8<'a>(sections: &Sections<'a>) -> Result<I8Model<'a>, BlobError> {
             zp[2],
             true,
         )?,
-        fc1: quant_layer(
-            sections,
-            [S::Fc1WeightQ, S::Fc1BiasQ, S::Fc1Requant],
-            zp[2],
-            zp[3],
-            true,
-        )?,
+        fc1: fc1_layer(sections, zp[2], zp[3])?,
         fc2: quant_layer(
             sections,
             [S::Fc2WeightQ, S::Fc2BiasQ, S::Fc2Requant],
@@ -393,11 +499,13 @@ impl F32Model<'_> {
     /// [`pixels_to_f32`]) and returns the 10 logits. Softmax is left to the caller.
     ///
     /// With the `std` feature on x86-64 CPUs with AVX-512 this runs
-    /// `kernels::x86` (bit-identical); everywhere else it is
+    /// `kernels::x86::forward_f32` (bit-identical); everywhere else it is
     /// [`F32Model::forward_portable`].
     pub fn forward(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> [f32; CLASSES] {
         #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
-        if let Some(logits) = crate::kernels::x86::forward_f32(self, input, scratch) {
+        if let Some(logits) =
+            crate::kernels::x86::forward_f32(&self.x86_layers(), input, scratch.x86_buffers())
+        {
             return logits;
         }
         self.forward_portable(input, scratch)
@@ -468,11 +576,14 @@ impl<'a> I8Model<'a> {
     /// returns the 10 int8 logits (zero point `zero_points[4]`).
     ///
     /// With the `std` feature on x86-64 CPUs with AVX-512 VNNI or AVX2 this runs
-    /// `kernels::x86` (bit-identical, several times faster); everywhere
+    /// `kernels::x86::forward_i8` (bit-identical, several times faster); everywhere
     /// else it is [`I8Model::forward_portable`].
     pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
         #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
-        if let Some(logits) = crate::kernels::x86::forward_i8(self, pixels, scratch) {
+        if let Some(layers) = self.x86_layers()
+            && let Some(logits) =
+                crate::kernels::x86::forward_i8(&layers, pixels, scratch.x86_buffers())
+        {
             return logits;
         }
         self.forward_portable(pixels, scratch)
@@ -522,7 +633,10 @@ impl<'a> I8Model<'a> {
     /// fc1 + ReLU: 2,450 → 500.
     #[inline(never)]
     pub fn run_fc1(&self, input: &[i8; FLAT], out: &mut [i8; FC1]) {
-        dense_i8(input, &self.fc1, out);
+        match &self.fc1 {
+            Fc1::I8(layer) => dense_i8(input, layer, out),
+            Fc1::I4(layer) => dense_i4(input, layer, out),
+        }
     }
 
     /// fc2: 500 → the 10 int8 logits.
@@ -549,4 +663,183 @@ impl<'a> I8Model<'a> {
 /// Scales raw 8-bit pixels to `[0, 1]` (`p / 255`), the f32 network's input.
 pub fn pixels_to_f32(pixels: &[u8; IN_LEN]) -> [f32; IN_LEN] {
     pixels.map(|p| f32::from(p) / 255.0)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+pub use x86::{PackedF32, PackedI8};
+
+/// x86-64 (`std`): the models' views for `kernels::x86`, and the models with their weights
+/// repacked once. The kernels take plain views ([`I8Layers`](crate::kernels::x86::I8Layers),
+/// [`I8Buffers`](crate::kernels::x86::I8Buffers), …); the model builds them and falls back to
+/// the portable kernels where they return `None`.
+#[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+mod x86 {
+    use std::boxed::Box;
+
+    use super::{F32Model, I8Model, ScratchF32, ScratchI8};
+    use crate::kernels::x86::{
+        F32Buffers, F32Layers, I8Buffers, I8Isa, I8Layers, PackedF32Layers, PackedI8Layers,
+    };
+    use crate::shape::{CLASSES, IN_LEN};
+
+    impl<'a> I8Model<'a> {
+        /// The four layers as the x86 kernels read them (`kernels::x86::forward_i8` and
+        /// friends); `None` for int4 fc1 weights, which only the portable kernels run.
+        pub fn x86_layers(&self) -> Option<I8Layers<'a>> {
+            Some(I8Layers {
+                conv1: self.conv1,
+                conv2: self.conv2,
+                fc1: *self.fc1.int8()?,
+                fc2: self.fc2,
+            })
+        }
+    }
+
+    impl<'a> F32Model<'a> {
+        /// The parameters as the x86 kernels read them (`kernels::x86::forward_f32` and
+        /// friends).
+        pub fn x86_layers(&self) -> F32Layers<'a> {
+            F32Layers {
+                activation: self.activation,
+                conv1_w: self.conv1_w,
+                conv1_b: self.conv1_b,
+                conv2_w: self.conv2_w,
+                conv2_b: self.conv2_b,
+                fc1_w: self.fc1_w,
+                fc1_b: self.fc1_b,
+                fc2_w: self.fc2_w,
+                fc2_b: self.fc2_b,
+            }
+        }
+    }
+
+    impl ScratchI8 {
+        /// The buffers, for an x86 kernel to fill as the portable pass does.
+        pub fn x86_buffers(&mut self) -> I8Buffers<'_> {
+            I8Buffers {
+                input: &mut self.input,
+                pool1: &mut self.pool1,
+                pool2: &mut self.pool2,
+                fc1: &mut self.fc1,
+            }
+        }
+    }
+
+    impl ScratchF32 {
+        /// The buffers, for an x86 kernel to fill as the portable pass does.
+        pub fn x86_buffers(&mut self) -> F32Buffers<'_> {
+            F32Buffers {
+                pool1: &mut self.pool1,
+                pool2: &mut self.pool2,
+                fc1: &mut self.fc1,
+            }
+        }
+    }
+
+    /// An [`I8Model`] with its convolution weights repacked once for the int8 AVX-512 VNNI or
+    /// AVX2 kernels (about 35 KB on the heap).
+    ///
+    /// [`PackedI8::forward`] gives exactly the bytes of [`I8Model::forward`] (and of the portable
+    /// kernels) on every CPU; it is faster on CPUs with AVX-512 VNNI or AVX2, where it skips the
+    /// per-call repacking that [`I8Model::forward`] does. Build it once per model:
+    ///
+    /// ```
+    /// use lenet_core::{Model, ScratchI8, model::PackedI8};
+    /// # fn run(model: &Model<'_>) {
+    /// let packed = PackedI8::new(model.int8().unwrap());
+    /// let mut scratch = ScratchI8::new();
+    /// let logits = packed.forward(&[0u8; 784], &mut scratch);
+    /// # let _ = logits;
+    /// # }
+    /// ```
+    pub struct PackedI8<'a> {
+        model: I8Model<'a>,
+        /// `None` for a model the x86 kernels cannot run (int4 fc1 weights).
+        layers: Option<PackedI8Layers<'a>>,
+    }
+
+    impl<'a> PackedI8<'a> {
+        /// Repacks `model`'s weights (no-op but a copy of the views when no fast path can run).
+        pub fn new(model: &I8Model<'a>) -> Box<Self> {
+            Box::new(Self {
+                model: *model,
+                layers: model.x86_layers().map(|l| PackedI8Layers::new(&l)),
+            })
+        }
+
+        /// The model it was built from.
+        pub fn model(&self) -> &I8Model<'a> {
+            &self.model
+        }
+
+        /// The int8 kernel family [`PackedI8::forward`] runs (`None`: the portable kernels).
+        pub fn isa(&self) -> Option<I8Isa> {
+            self.layers.as_ref()?.isa()
+        }
+
+        /// Same contract and result as [`I8Model::forward`].
+        pub fn forward(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) -> [i8; CLASSES] {
+            if let Some(layers) = &self.layers
+                && let Some(logits) = layers.forward(pixels, scratch.x86_buffers())
+            {
+                return logits;
+            }
+            self.model.forward_portable(pixels, scratch)
+        }
+
+        /// Only the two convolutions of [`PackedI8::forward`] (for the per-layer benchmark;
+        /// nothing without a fast path).
+        #[doc(hidden)]
+        pub fn forward_convs(&self, pixels: &[u8; IN_LEN], scratch: &mut ScratchI8) {
+            if let Some(layers) = &self.layers {
+                layers.forward_convs(pixels, scratch.x86_buffers());
+            }
+        }
+    }
+
+    /// An [`F32Model`] with its dense weights repacked once (lanes = output units, about 5 MB on
+    /// the heap) for the AVX-512 kernels.
+    ///
+    /// [`PackedF32::forward`] gives exactly the bits of [`F32Model::forward`] (and of the
+    /// portable kernels) on every CPU; on CPUs with AVX-512 F its dense layers are vectorised
+    /// too. Build it once per model and reuse it.
+    pub struct PackedF32<'a> {
+        model: F32Model<'a>,
+        layers: PackedF32Layers<'a>,
+    }
+
+    impl<'a> PackedF32<'a> {
+        /// Repacks `model`'s dense weights.
+        pub fn new(model: &F32Model<'a>) -> Box<Self> {
+            Box::new(Self {
+                model: *model,
+                layers: PackedF32Layers::new(&model.x86_layers()),
+            })
+        }
+
+        /// The model it was built from.
+        pub fn model(&self) -> &F32Model<'a> {
+            &self.model
+        }
+
+        /// Whether [`PackedF32::forward`] runs the AVX-512 kernels (else the portable ones).
+        pub fn accelerated(&self) -> bool {
+            self.layers.accelerated()
+        }
+
+        /// Only the two convolutions of [`PackedF32::forward`] (for the per-layer benchmark;
+        /// nothing without a fast path).
+        #[doc(hidden)]
+        pub fn forward_convs(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) {
+            self.layers.forward_convs(input, scratch.x86_buffers());
+        }
+
+        /// Same contract and result as [`F32Model::forward`].
+        pub fn forward(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> [f32; CLASSES] {
+            if let Some(logits) = self.layers.forward(input, scratch.x86_buffers()) {
+                return logits;
+            }
+            self.model.forward_portable(input, scratch)
+        }
+    }
 }

@@ -88,6 +88,35 @@ pub fn dense_i8_ref(
     }
 }
 
+/// Plain int4 dense layer, the twin of `kernels::dense::dense_i4`: [`dense_i8_ref`] with each
+/// weight `w[o][i]` read from row `o` of `weights` (`crate::blob::i4::row_bytes(input.len())`
+/// bytes per row) by [`crate::blob::i4::get`].
+#[allow(clippy::too_many_arguments)]
+pub fn dense_i4_ref(
+    input: &[i8],
+    weights: &[u8],
+    bias: &[i32],
+    multiplier: &[i32],
+    shift: &[i32],
+    in_zp: i32,
+    out_zp: i32,
+    act_min: i32,
+    act_max: i32,
+    out: &mut [i8],
+) {
+    let rb = crate::blob::i4::row_bytes(input.len());
+    for o in 0..bias.len() {
+        let row = &weights[o * rb..(o + 1) * rb];
+        let mut acc: i64 = i64::from(bias[o]);
+        for (i, &x) in input.iter().enumerate() {
+            let w = crate::blob::i4::get(row, i);
+            acc += i64::from(w) * (i64::from(x) - i64::from(in_zp));
+        }
+        let acc = i32::try_from(acc).expect("accumulator fits i32");
+        out[o] = requantize_to_i8(acc, multiplier[o], shift[o], out_zp, act_min, act_max);
+    }
+}
+
 /// Plain f32 convolution (5x5, stride 1, padding 2) then activation, full resolution: each
 /// output is `act((Σ_{ic,ky,kx ascending, in-bounds} w·x) + bias)` with the sum started at 0.0.
 #[allow(clippy::too_many_arguments)]

@@ -44,6 +44,9 @@ pub const CONV1_W_LEN: usize = C1 * IN_C * K * K;
 pub const CONV2_W_LEN: usize = C2 * C1 * K * K;
 /// Weights of the hidden dense layer (`FC1 x FLAT`).
 pub const FC1_W_LEN: usize = FC1 * FLAT;
+/// Bytes of fc1's weights as int4 (`crate::blob::i4`): 500 rows of 1,228 bytes (2,450 elements
+/// in 307 groups of 8, the last one holding 2).
+pub const FC1_I4_LEN: usize = FC1 * crate::blob::i4::row_bytes(FLAT);
 /// Weights of the output dense layer (`CLASSES x FC1`).
 pub const FC2_W_LEN: usize = CLASSES * FC1;
 /// Trainable parameters of the whole network (weights and biases).

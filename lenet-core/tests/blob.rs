@@ -44,7 +44,7 @@ fn round_trip_views_equal_written_values() {
     // Views point into the original buffer: zero copy.
     let range = a.bytes().as_ptr_range();
     assert!(range.contains(&(f.fc1_w.as_ptr() as *const u8)));
-    assert!(range.contains(&(q.fc1.weights.as_ptr() as *const u8)));
+    assert!(range.contains(&(q.fc1.int8().unwrap().weights.as_ptr() as *const u8)));
     // Values equal the section bytes.
     let off = data_of(&bytes, SectionId::Conv2Bias);
     let expect: Vec<f32> = bytes[off..off + 200]
@@ -54,7 +54,11 @@ fn round_trip_views_equal_written_values() {
     assert_eq!(&f.conv2_b[..], &expect[..]);
     assert_eq!(q.zero_points, &[-128, -128, -128, -128, 3]);
     assert_eq!(q.fc2.act_min, -128, "logits are not clamped by ReLU");
-    assert_eq!(q.fc1.act_min, -128, "fc1 ReLU clamps at its zero point");
+    assert_eq!(
+        q.fc1.int8().unwrap().act_min,
+        -128,
+        "fc1 ReLU clamps at its zero point"
+    );
     assert_eq!(m.sections().iter().count(), 22);
     assert_eq!(bytes.len() % 4, 0);
 }
@@ -405,9 +409,9 @@ fn per_tensor_requantization_round_trips() {
     let m = Model::parse(a.bytes()).unwrap();
     let q = m.int8().unwrap();
     assert!(!q.conv1.requant.is_per_tensor() && !q.conv2.requant.is_per_tensor());
-    assert!(q.fc1.requant.is_per_tensor() && q.fc2.requant.is_per_tensor());
+    assert!(q.fc1.requant().is_per_tensor() && q.fc2.requant.is_per_tensor());
     for (id, requant) in [
-        (S::Fc1Requant, q.fc1.requant.multipliers()),
+        (S::Fc1Requant, q.fc1.requant().multipliers()),
         (S::Fc2Requant, q.fc2.requant.multipliers()),
     ] {
         let at = data_of(&b, id);
@@ -420,9 +424,9 @@ fn per_tensor_requantization_round_trips() {
         assert_eq!(view.bytes.len(), 8);
     }
     // Every channel uses the one pair.
-    let (m0, s0) = q.fc1.requant.get(0);
-    assert_eq!(q.fc1.requant.get(499), (m0, s0));
-    assert_eq!(q.fc1.requant.shifts().len(), 1);
+    let (m0, s0) = q.fc1.requant().get(0);
+    assert_eq!(q.fc1.requant().get(499), (m0, s0));
+    assert_eq!(q.fc1.requant().shifts().len(), 1);
     // An int8-only blob with per-tensor dense layers fits in 1,260,000 bytes.
     let int8_only = writer_with(5, false, true, true).finish().unwrap();
     assert!(int8_only.len() <= 1_260_000, "{} bytes", int8_only.len());

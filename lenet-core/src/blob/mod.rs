@@ -100,6 +100,8 @@ pub enum DType {
     I8,
     /// Two's complement 32-bit, little-endian.
     I32,
+    /// Two's complement 4-bit, two per byte in the grouped row layout of [`i4`].
+    I4,
 }
 
 impl DType {
@@ -109,15 +111,105 @@ impl DType {
             Self::F32 => 1,
             Self::I8 => 2,
             Self::I32 => 3,
+            Self::I4 => 4,
         }
     }
+}
 
-    /// Bytes per element.
-    pub const fn size(self) -> usize {
-        match self {
-            Self::F32 | Self::I32 => 4,
-            Self::I8 => 1,
+/// The element type and dimensions of a section as stored, which fix its byte length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Layout {
+    /// Element type.
+    pub dtype: DType,
+    /// Dimensions, outermost first; unused trailing ones are 0.
+    pub dims: [u32; 4],
+}
+
+impl Layout {
+    /// Number of dimensions (1 to 4).
+    pub const fn rank(&self) -> u8 {
+        let mut r = 0;
+        while r < 4 && self.dims[r] != 0 {
+            r += 1;
         }
+        r as u8
+    }
+
+    /// Number of elements.
+    pub const fn elements(&self) -> usize {
+        let mut n = 1usize;
+        let mut i = 0;
+        while i < self.rank() as usize {
+            n *= self.dims[i] as usize;
+            i += 1;
+        }
+        n
+    }
+
+    /// Bytes of data: elements x 4 (f32, i32) or x 1 (i8); for i4 (a rank-2 `[rows][cols]`
+    /// matrix), `rows x` [`i4::row_bytes`]`(cols)`.
+    pub const fn byte_len(&self) -> usize {
+        match self.dtype {
+            DType::F32 | DType::I32 => self.elements() * 4,
+            DType::I8 => self.elements(),
+            DType::I4 => self.dims[0] as usize * i4::row_bytes(self.dims[1] as usize),
+        }
+    }
+}
+
+/// The int4 weight layout: two's complement 4-bit values in `[-7, 7]`, two per byte, in groups
+/// of [`GROUP`](i4::GROUP) elements per row.
+///
+/// Each row of a `[rows][cols]` matrix is stored on its own in [`row_bytes`](i4::row_bytes)
+/// bytes: `cols` rounded up to a multiple of 8 elements, 4 bytes per group of 8. In group `g`
+/// of a row (elements `8g .. 8g + 8`), byte `i` (`0..4`) holds element `8g + i` in its low
+/// nibble (bits 0-3) and element `8g + i + 4` in its high nibble (bits 4-7). The nibbles of
+/// elements past `cols` in the last group are 0. This order puts the elements that the Cortex-M
+/// `SXTB16` instruction unpacks together into the same 16-bit lanes as the activations they
+/// multiply (`docs/weight-blob.md`).
+pub mod i4 {
+    #[cfg(feature = "std")]
+    extern crate std;
+
+    /// Elements per group.
+    pub const GROUP: usize = 8;
+    /// Smallest value (-8 is never stored, as -128 is not in int8: the weights are symmetric).
+    pub const MIN: i8 = -7;
+    /// Largest value.
+    pub const MAX: i8 = 7;
+
+    /// Bytes of one row of `cols` elements: whole groups of 8 elements, 4 bytes each.
+    pub const fn row_bytes(cols: usize) -> usize {
+        cols.div_ceil(GROUP) * (GROUP / 2)
+    }
+
+    /// Byte index (within its row) and nibble shift (0 = low, 4 = high) of element `k`.
+    pub const fn position(k: usize) -> (usize, u32) {
+        let (group, j) = (k / GROUP, k % GROUP);
+        (group * (GROUP / 2) + j % 4, if j < 4 { 0 } else { 4 })
+    }
+
+    /// Element `k` of a packed row, sign-extended.
+    ///
+    /// # Panics
+    /// If `k` is past the row's bytes.
+    pub const fn get(row: &[u8], k: usize) -> i8 {
+        let (byte, shift) = position(k);
+        // Move the nibble into the top of a byte, then shift back arithmetically.
+        (((row[byte] >> shift) << 4) as i8) >> 4
+    }
+
+    /// Packs one row of values in `[-8, 7]` (only the low 4 bits of each are kept) into
+    /// [`row_bytes`]`(row.len())` bytes, padding nibbles 0.
+    #[cfg(feature = "std")]
+    pub fn pack_row(row: &[i8]) -> std::vec::Vec<u8> {
+        let mut out = std::vec![0u8; row_bytes(row.len())];
+        for (k, &v) in row.iter().enumerate() {
+            let (byte, shift) = position(k);
+            out[byte] |= ((v as u8) & 0x0F) << shift;
+        }
+        out
     }
 }
 
@@ -155,14 +247,15 @@ macro_rules! sections {
                 }
             }
 
-            /// The element type this section must have.
+            /// The element type of this section's default layout.
             pub const fn dtype(self) -> DType {
                 match self {
                     $(Self::$name => DType::$dtype,)+
                 }
             }
 
-            /// The dimensions this section must have (unused trailing dimensions are 0).
+            /// The dimensions this section has (unused trailing dimensions are 0), in its
+            /// default layout ([`SectionId::layout`]).
             pub const fn dims(self) -> [u32; 4] {
                 match self {
                     $(Self::$name => pad_dims(&[$($dim as u32),+]),)+
@@ -222,7 +315,7 @@ sections! {
     Conv2BiasQ = 21, "conv2.bias.q", I32, [C2];
     /// i32 `[2, 50]`.
     Conv2Requant = 22, "conv2.requant", I32, [2, C2];
-    /// i8 `[500, 2450]` (`[out][in]`).
+    /// i8 `[500, 2450]` (`[out][in]`); or i4 of the same shape ([`i4`]), 614,000 bytes.
     Fc1WeightQ = 23, "fc1.weight.q", I8, [FC1, FLAT];
     /// i32 `[500]`.
     Fc1BiasQ = 24, "fc1.bias.q", I32, [FC1];
@@ -280,45 +373,86 @@ impl SectionId {
         )
     }
 
-    /// The shape a section with `len` bytes of data has, if that length is allowed: its own
-    /// [`SectionId::dims`] for [`SectionId::byte_len`] bytes, or the per-tensor shape for 8 bytes
-    /// of a requantization section.
-    pub const fn dims_for_len(self, len: usize) -> Option<[u32; 4]> {
-        if len == self.byte_len() {
-            Some(self.dims())
-        } else if self.is_requant() && len == PER_TENSOR_REQUANT_LEN {
-            Some(PER_TENSOR_REQUANT_DIMS)
+    /// The section's default layout: [`SectionId::dtype`] and [`SectionId::dims`].
+    pub const fn layout(self) -> Layout {
+        Layout {
+            dtype: self.dtype(),
+            dims: self.dims(),
+        }
+    }
+
+    /// The one other layout the section may have: the per-tensor shape
+    /// [`PER_TENSOR_REQUANT_DIMS`] for a requantization section, int4 weights ([`i4`]) for
+    /// `fc1.weight.q`; `None` for every other section.
+    pub const fn alt_layout(self) -> Option<Layout> {
+        if self.is_requant() {
+            Some(Layout {
+                dtype: DType::I32,
+                dims: PER_TENSOR_REQUANT_DIMS,
+            })
+        } else if matches!(self, Self::Fc1WeightQ) {
+            Some(Layout {
+                dtype: DType::I4,
+                dims: self.dims(),
+            })
         } else {
             None
         }
     }
 
-    /// Number of dimensions (1 to 4).
-    pub const fn rank(self) -> u8 {
-        let d = self.dims();
-        let mut r = 0;
-        while r < 4 && d[r] != 0 {
-            r += 1;
+    /// The layout stored with dtype code `dtype` and dimensions `dims`, if the section allows
+    /// it. A reader checks the dtype first: `Err(false)` when no layout of the section has that
+    /// dtype, `Err(true)` when one has but with other dimensions.
+    pub const fn layout_for(self, dtype: u8, dims: [u32; 4]) -> Result<Layout, bool> {
+        let mut dtype_known = false;
+        let candidates = [Some(self.layout()), self.alt_layout()];
+        let mut i = 0;
+        while i < candidates.len() {
+            if let Some(l) = candidates[i]
+                && l.dtype.code() == dtype
+            {
+                dtype_known = true;
+                if dims_eq(l.dims, dims) {
+                    return Ok(l);
+                }
+            }
+            i += 1;
         }
-        r as u8
+        Err(dtype_known)
+    }
+
+    /// The layout of a section with `len` bytes of data, if that length is allowed (the allowed
+    /// layouts of a section all differ in length).
+    pub const fn layout_for_len(self, len: usize) -> Option<Layout> {
+        if len == self.byte_len() {
+            Some(self.layout())
+        } else if let Some(alt) = self.alt_layout()
+            && alt.byte_len() == len
+        {
+            Some(alt)
+        } else {
+            None
+        }
+    }
+
+    /// Number of dimensions (1 to 4) of the default layout.
+    pub const fn rank(self) -> u8 {
+        self.layout().rank()
     }
 
     /// Number of elements.
     pub const fn elements(self) -> usize {
-        let d = self.dims();
-        let mut n = 1usize;
-        let mut i = 0;
-        while i < self.rank() as usize {
-            n *= d[i] as usize;
-            i += 1;
-        }
-        n
+        self.layout().elements()
     }
 
-    /// Number of bytes of the section's data.
+    /// Number of bytes of the section's data in its default layout.
     pub const fn byte_len(self) -> usize {
-        self.elements() * self.dtype().size()
+        self.layout().byte_len()
     }
+}
+
+const fn dims_eq(a: [u32; 4], b: [u32; 4]) -> bool {
+    a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3]
 }
 
 impl fmt::Display for SectionId {
@@ -364,7 +498,7 @@ impl Header {
 /// ```text
 /// offset size field
 ///      0    2 section id
-///      2    1 dtype code (1 = f32, 2 = i8, 3 = i32)
+///      2    1 dtype code (1 = f32, 2 = i8, 3 = i32, 4 = i4)
 ///      3    1 rank (1..=4)
 ///      4   16 dims[4], u32 each; dims past the rank are 0
 ///     20    4 data offset from the start of the blob (multiple of 16)
@@ -389,20 +523,16 @@ pub struct SectionEntry {
 
 impl SectionEntry {
     /// The entry a writer emits for `section` with `len` bytes of data placed at `offset`
-    /// (`None` for a length the section cannot have, see [`SectionId::dims_for_len`]).
+    /// (`None` for a length the section cannot have, see [`SectionId::layout_for_len`]).
     pub const fn for_section(section: SectionId, offset: u32, len: usize) -> Option<Self> {
-        let Some(dims) = section.dims_for_len(len) else {
+        let Some(layout) = section.layout_for_len(len) else {
             return None;
         };
-        let mut rank = 0;
-        while rank < 4 && dims[rank] != 0 {
-            rank += 1;
-        }
         Some(Self {
             id: section.id(),
-            dtype: section.dtype().code(),
-            rank: rank as u8,
-            dims,
+            dtype: layout.dtype.code(),
+            rank: layout.rank(),
+            dims: layout.dims,
             offset,
             len: len as u32,
         })

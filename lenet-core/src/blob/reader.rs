@@ -11,8 +11,8 @@
 )]
 
 use super::{
-    ALIGN, Activation, BlobError, CRC_START, ENTRY_LEN, HEADER_LEN, Header, MAGIC, MAX_SECTIONS,
-    MODEL_LENET, PER_TENSOR_REQUANT_DIMS, PER_TENSOR_REQUANT_LEN, SectionId, VERSION, crc32,
+    ALIGN, Activation, BlobError, CRC_START, DType, ENTRY_LEN, HEADER_LEN, Header, Layout, MAGIC,
+    MAX_SECTIONS, MODEL_LENET, SectionId, VERSION, crc32,
 };
 
 /// One section of a parsed blob.
@@ -20,6 +20,8 @@ use super::{
 pub struct SectionView<'a> {
     /// Which section.
     pub id: SectionId,
+    /// Its element type as stored: that of [`SectionId::layout`] or [`SectionId::alt_layout`].
+    pub dtype: DType,
     /// Offset of its data from the start of the blob.
     pub offset: u32,
     /// Its data.
@@ -27,11 +29,20 @@ pub struct SectionView<'a> {
 }
 
 impl SectionView<'_> {
-    /// Its dimensions as stored (unused trailing ones 0): [`SectionId::dims`], or
-    /// [`PER_TENSOR_REQUANT_DIMS`] for a per-tensor requantization section.
+    /// Its element type and dimensions as stored.
+    pub fn layout(&self) -> Layout {
+        // A parsed view always has a length its section allows, and the section's layouts all
+        // differ in length. (The dtype and dims are not stored in the view: the firmware keeps
+        // 32 views on its stack while it parses.)
+        self.id.layout_for_len(self.bytes.len()).unwrap_or(Layout {
+            dtype: self.dtype,
+            dims: [0; 4],
+        })
+    }
+
+    /// Its dimensions as stored (unused trailing ones 0).
     pub fn dims(&self) -> [u32; 4] {
-        // A parsed view always has a length its section allows.
-        self.id.dims_for_len(self.bytes.len()).unwrap_or([0; 4])
+        self.layout().dims
     }
 }
 
@@ -237,21 +248,29 @@ fn parse_entry<'a>(
     let raw_id = u16_at(entry, 0).ok_or_else(short)?;
     let id = SectionId::from_id(raw_id).ok_or(BlobError::UnknownSection { id: raw_id })?;
     let dtype = *entry.get(2).ok_or_else(short)?;
-    if dtype != id.dtype().code() {
-        return Err(BlobError::BadDType {
-            section: id,
-            found: dtype,
-        });
-    }
     let rank = *entry.get(3).ok_or_else(short)?;
     let mut dims = [0u32; 4];
     for (i, d) in dims.iter_mut().enumerate() {
         let at = 4usize.saturating_add(i.saturating_mul(4));
         *d = u32_at(entry, at).ok_or_else(short)?;
     }
-    let per_tensor = id.is_requant() && dims == PER_TENSOR_REQUANT_DIMS;
-    if !(per_tensor || dims == id.dims()) || rank != dims.iter().filter(|&&d| d != 0).count() as u8
-    {
+    let layout = match id.layout_for(dtype, dims) {
+        Ok(layout) => layout,
+        Err(false) => {
+            return Err(BlobError::BadDType {
+                section: id,
+                found: dtype,
+            });
+        }
+        Err(true) => {
+            return Err(BlobError::ShapeMismatch {
+                section: id,
+                expected: id.dims(),
+                found: dims,
+            });
+        }
+    };
+    if rank != layout.rank() {
         // A rank that disagrees with the dims is reported as a shape mismatch too.
         return Err(BlobError::ShapeMismatch {
             section: id,
@@ -263,11 +282,7 @@ fn parse_entry<'a>(
     let len = u32_at(entry, 24).ok_or_else(short)?;
     let reserved_at = base.saturating_add(28);
     check_zero(blob, reserved_at..reserved_at.saturating_add(4))?;
-    let expected = len_u32(if per_tensor {
-        PER_TENSOR_REQUANT_LEN
-    } else {
-        id.byte_len()
-    });
+    let expected = len_u32(layout.byte_len());
     if len != expected {
         return Err(BlobError::LengthMismatch {
             section: id,
@@ -292,5 +307,10 @@ fn parse_entry<'a>(
         return Err(oob);
     }
     let bytes = blob.get(start..end).ok_or(oob)?;
-    Ok(SectionView { id, offset, bytes })
+    Ok(SectionView {
+        id,
+        dtype: layout.dtype,
+        offset,
+        bytes,
+    })
 }

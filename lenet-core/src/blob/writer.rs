@@ -70,7 +70,7 @@ impl BlobWriter {
     /// # Errors
     /// [`WriteError::WrongLength`] or [`WriteError::Duplicate`].
     pub fn add_bytes(&mut self, section: SectionId, bytes: Vec<u8>) -> Result<(), WriteError> {
-        if section.dims_for_len(bytes.len()).is_none() {
+        if section.layout_for_len(bytes.len()).is_none() {
             return Err(WriteError::WrongLength {
                 section,
                 expected: section.byte_len(),
@@ -98,6 +98,26 @@ impl BlobWriter {
     /// As [`BlobWriter::add_bytes`].
     pub fn add_i8(&mut self, section: SectionId, data: &[i8]) -> Result<(), WriteError> {
         self.add_bytes(section, data.iter().map(|&v| v as u8).collect())
+    }
+
+    /// Adds an int4 section (`fc1.weight.q`) from its values, row-major `[rows][cols]` with the
+    /// section's dimensions, each in `[-7, 7]`, packed as [`i4`](super::i4) lays them out.
+    ///
+    /// # Errors
+    /// As [`BlobWriter::add_bytes`]; [`WriteError::WrongLength`] also for a section without an
+    /// int4 layout.
+    pub fn add_i4(&mut self, section: SectionId, data: &[i8]) -> Result<(), WriteError> {
+        let cols = section.dims()[1] as usize;
+        let int4 = matches!(section.alt_layout(), Some(l) if matches!(l.dtype, super::DType::I4));
+        if !int4 || cols == 0 || data.len() != section.elements() {
+            return Err(WriteError::WrongLength {
+                section,
+                expected: section.elements(),
+                found: data.len(),
+            });
+        }
+        let packed = data.chunks(cols).flat_map(super::i4::pack_row).collect();
+        self.add_bytes(section, packed)
     }
 
     /// Adds an `i32` section.

@@ -271,3 +271,86 @@ pub fn dot_4rows<const IN: usize>(w: &[u8], x: &[u8], minus_zp: u32) -> ([i32; 4
     }
     ([a0, a1, a2, a3], 4 * words)
 }
+
+/// Armv7E-M main loop of `dense::dot_2rows_i4`: for the two int4 rows that start `w` (each
+/// `i4::row_bytes(IN)` bytes, row 1 right after row 0), `16·Σ_{i < done} r_j[i]·(x[i] − in_zp)`,
+/// exact (the caller bounds the sums), and `done = 8·⌊IN / 8⌋`, the inputs covered (all whole
+/// groups); `minus_zp` is `-in_zp` in both 16-bit lanes. These are the sums the portable
+/// `mac_group_i4` loop of `dot_2rows_i4` accumulates over those inputs.
+///
+/// One `asm!` loop; per group of 8 inputs (16 MACs) 28 instructions: two `LDR` of the rows'
+/// group words, then per half group one `LDR` of 4 inputs and two `SXTAB16` (widening them and
+/// subtracting the zero point) and per row an `AND` that isolates 4 nibbles as bytes of 16
+/// times the weights (`w & 0xF0F0F0F0`, or `(w << 4) & 0xF0F0F0F0` in the same instruction),
+/// two `SXTB16` and two `SMLAD`. 13 registers, all chosen by the compiler. The body is repeated
+/// `unroll(IN / 8, 6)` times per iteration. Never inlined, like [`dot_2x2`].
+#[inline(never)]
+pub fn dot_2rows_i4<const IN: usize>(w: &[u8], x: &[u8], minus_zp: u32) -> ([i32; 2], usize) {
+    let rb = crate::blob::i4::row_bytes(IN);
+    // The `LDR` immediate offset reaches 4095 bytes: row 1 is `rb` bytes after row 0.
+    const { assert!(crate::blob::i4::row_bytes(IN) <= 4095) };
+    let groups = IN / 8;
+    let (mut a0, mut a1) = (0i32, 0i32);
+    if groups == 0 {
+        return ([a0, a1], 0);
+    }
+    assert!(w.len() >= 2 * rb && x.len() >= IN);
+    // SAFETY: the body runs `IN / 8` times in all (`n · unroll`, `n >= 1`); run `g` reads bytes
+    // `4g..4g + 4` of each row (`4g + 4 <= rb`) and `8g..8g + 8` of `x` (`8g + 8 <= IN`), all in
+    // bounds by the assert above. It writes no memory, does not touch the stack, and changes the
+    // flags (`SUBS`; `SMLAD` may set the sticky Q flag).
+    unsafe {
+        asm!(
+            "2:",
+            ".rept {unroll}",
+            "ldr {w1}, [{pw}, #{rb}]",
+            "ldr {w0}, [{pw}], #4",
+            "ldr {xb}, [{px}], #4",
+            "sxtab16 {xa}, {mzp}, {xb}",
+            "sxtab16 {xb}, {mzp}, {xb}, ror #8",
+            "and {t}, {m}, {w0}, lsl #4",
+            "sxtb16 {u}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a0}, {t}, {xa}, {a0}",
+            "smlad {a0}, {u}, {xb}, {a0}",
+            "and {t}, {m}, {w1}, lsl #4",
+            "sxtb16 {u}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a1}, {t}, {xa}, {a1}",
+            "smlad {a1}, {u}, {xb}, {a1}",
+            "ldr {xb}, [{px}], #4",
+            "sxtab16 {xa}, {mzp}, {xb}",
+            "sxtab16 {xb}, {mzp}, {xb}, ror #8",
+            "and {t}, {w0}, {m}",
+            "sxtb16 {u}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a0}, {t}, {xa}, {a0}",
+            "smlad {a0}, {u}, {xb}, {a0}",
+            "and {t}, {w1}, {m}",
+            "sxtb16 {u}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a1}, {t}, {xa}, {a1}",
+            "smlad {a1}, {u}, {xb}, {a1}",
+            ".endr",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            pw = inout(reg) w.as_ptr() => _,
+            px = inout(reg) x.as_ptr() => _,
+            n = inout(reg) groups / unroll(groups, 6) => _,
+            mzp = in(reg) minus_zp,
+            m = in(reg) 0xF0F0_F0F0u32,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
+            xa = out(reg) _,
+            xb = out(reg) _,
+            t = out(reg) _,
+            u = out(reg) _,
+            unroll = const unroll(IN / 8, 6),
+            rb = const crate::blob::i4::row_bytes(IN),
+            options(readonly, nostack),
+        );
+    }
+    ([a0, a1], 8 * groups)
+}

@@ -2,7 +2,7 @@
 
 use super::act::activate_f32;
 use super::{QuantLayer, dsp};
-use crate::blob::Activation;
+use crate::blob::{Activation, i4};
 
 /// f32 dense layer: `out[o] = act(Σ_i w[o][i]·x[i] + bias[o])`, the sum taken in ascending `i`
 /// from `0.0`; `act = None` leaves the value as is.
@@ -163,5 +163,100 @@ fn mac_word(a: &mut [i32; 4], w: [u32; 4], x: u32, minus_zp: u32) {
             x13,
             dsp::smlad(dsp::sxtb16(w), x02, *a),
         );
+    }
+}
+
+/// Integer-only dense layer with int4 weights (≈ CMSIS-NN `arm_fully_connected_s4`): the same
+/// arithmetic as [`dense_i8`],
+/// `out[o] = clamp(requantize(Σ_i w[o][i]·(x[i] − in_zp) + bias[o]) + out_zp, act_min, act_max)`,
+/// with `w[o][i]` in `[-7, 7]` read from the grouped layout of [`crate::blob::i4`].
+///
+/// - `input`: `[IN]` int8, zero point `layer.in_zp`; `layer.weights`: `OUT` rows of
+///   `i4::row_bytes(IN)` bytes (`WB` in all).
+/// - Accumulator bound: `16·IN·7·255 + 2^30 < 2^31` for `IN <= 2450` (the sums are taken with
+///   every weight scaled by 16, see below).
+/// - `OUT >= 2` (checked at compile time).
+///
+/// Two rows at a time. Per group of 8 inputs, two words of input bytes are widened to four pairs
+/// of `x − in_zp` by `SXTAB16` (`[x0, x2]`, `[x1, x3]`, `[x4, x6]`, `[x5, x7]`) and shared by
+/// both rows. A row's group is one word `w`: `(w << 4) & 0xF0F0F0F0` holds elements 0-3 and
+/// `w & 0xF0F0F0F0` elements 4-7, each as a byte equal to 16 times the element, so `SXTB16`
+/// unpacks them into pairs in the same lane order as the inputs, and two `SMLAD`s per half add
+/// 16 times the products. Every term is a multiple of 16, so the total shifted right by 4 is
+/// the exact sum. The `IN % 8` inputs of the last, partial group are added one at a time.
+pub fn dense_i4<const IN: usize, const OUT: usize, const WN: usize, const WB: usize>(
+    input: &[i8; IN],
+    layer: &QuantLayer<'_, OUT, WN, [u8; WB]>,
+    out: &mut [i8; OUT],
+) {
+    const {
+        assert!(WN == IN * OUT);
+        assert!(WB == OUT * i4::row_bytes(IN));
+        assert!(16 * IN * 7 * 255 < (1 << 30));
+        assert!(OUT >= 2);
+    }
+    let x: &[u8] = bytemuck::cast_slice(input.as_slice());
+    let rb = i4::row_bytes(IN);
+    // Pairs of rows; for odd OUT the last pair overlaps the one before and writes its new row.
+    for o in (0..OUT).step_by(2) {
+        let first = o.min(OUT - 2);
+        let acc = dot_2rows_i4::<IN>(&layer.weights[first * rb..], x, layer.in_zp);
+        for (j, &a) in acc.iter().enumerate().skip(o - first) {
+            out[first + j] = layer.output(first + j, a + layer.bias[first + j]);
+        }
+    }
+}
+
+/// `[Σ_i r[i]·(x[i] − in_zp)` for the two int4 rows `r` (`i4::row_bytes(IN)` bytes each) that
+/// start `w`], exact.
+///
+/// On Armv7E-M the whole groups go through one `asm!` loop (`kernels::arm::dot_2rows_i4`, the
+/// same sums as the portable loop here, 28 instructions per 16 MACs).
+#[inline(never)]
+fn dot_2rows_i4<const IN: usize>(w: &[u8], x: &[u8], in_zp: i32) -> [i32; 2] {
+    let minus_zp = dsp::splat16(-in_zp);
+    let rb = i4::row_bytes(IN);
+    let (w, x) = (&w[..2 * rb], &x[..IN]);
+    // 16 times the sums over the first `done` inputs (whole groups).
+    #[cfg(lenet_arm_dsp)]
+    let (mut a16, done) = super::arm::dot_2rows_i4::<IN>(w, x, minus_zp);
+    #[cfg(not(lenet_arm_dsp))]
+    let (mut a16, done) = ([0i32; 2], 0);
+    let (r0, r1) = w.split_at(rb);
+    let whole = IN / i4::GROUP * i4::GROUP;
+    let groups = (done..whole).step_by(i4::GROUP);
+    for g in groups {
+        let b = g / 2;
+        let ws = [&r0[b..b + 4], &r1[b..b + 4]].map(dsp::load_u8x4);
+        let (x0, x1) = (
+            dsp::load_u8x4(&x[g..g + 4]),
+            dsp::load_u8x4(&x[g + 4..g + 8]),
+        );
+        mac_group_i4(&mut a16, ws, x0, x1, minus_zp);
+    }
+    // Exact: every term of the sums is a multiple of 16.
+    let mut a = a16.map(|v| v >> 4);
+    for (k, &xk) in x.iter().enumerate().skip(whole) {
+        let xk = i32::from(xk as i8) - in_zp;
+        a[0] += i32::from(i4::get(r0, k)) * xk;
+        a[1] += i32::from(i4::get(r1, k)) * xk;
+    }
+    a
+}
+
+/// `a[j] += 16·Σ_{e < 8} w_j[e]·(x[e] − in_zp)` for one group of 8 inputs (`x0` = bytes 0-3,
+/// `x1` = bytes 4-7) and the two rows' group words `w[j]`, with `minus_zp = splat16(-in_zp)`.
+#[inline(always)]
+fn mac_group_i4(a: &mut [i32; 2], w: [u32; 2], x0: u32, x1: u32, minus_zp: u32) {
+    const HIGH_NIBBLES: u32 = 0xF0F0_F0F0;
+    let (x02, x13) = (dsp::sxtab16(minus_zp, x0), dsp::sxtab16_ror8(minus_zp, x0));
+    let (x46, x57) = (dsp::sxtab16(minus_zp, x1), dsp::sxtab16_ror8(minus_zp, x1));
+    for (a, w) in a.iter_mut().zip(w) {
+        // Bytes 16·e0..16·e3 and 16·e4..16·e7.
+        let (lo, hi) = ((w << 4) & HIGH_NIBBLES, w & HIGH_NIBBLES);
+        let mut v = dsp::smlad(dsp::sxtb16(lo), x02, *a);
+        v = dsp::smlad(dsp::sxtb16_ror8(lo), x13, v);
+        v = dsp::smlad(dsp::sxtb16(hi), x46, v);
+        *a = dsp::smlad(dsp::sxtb16_ror8(hi), x57, v);
     }
 }

@@ -187,12 +187,15 @@ impl<const OC: usize> Requant<'_, OC> {
     }
 }
 
-/// Parameters of one int8 layer with `OC` output channels and `WN` weights, as views into a blob.
+/// Parameters of one quantized layer with `OC` output channels and `WN` weights, as views into a
+/// blob. The weights are int8 (`W = [i8; WN]`, the default) or, for a dense layer, int4 packed
+/// in the grouped layout of [`crate::blob::i4`] (`W = [u8; bytes]`); everything else, and the
+/// output stage, is the same for both.
 #[derive(Debug, Clone, Copy)]
-pub struct QuantLayer<'a, const OC: usize, const WN: usize> {
-    /// Symmetric int8 weights in `[-127, 127]` (OIHW or `[out][in]`), one scale per output
-    /// channel or per tensor (as [`QuantLayer::requant`]).
-    pub weights: &'a [i8; WN],
+pub struct QuantLayer<'a, const OC: usize, const WN: usize, W: ?Sized + 'a = [i8; WN]> {
+    /// Symmetric weights (OIHW or `[out][in]`), in `[-127, 127]` (int8) or `[-7, 7]` (int4), one
+    /// scale per output channel or per tensor (as [`QuantLayer::requant`]).
+    pub weights: &'a W,
     /// Bias per output channel, scale `s_in · s_w` (of its channel), `|bias| <= 2^30`.
     pub bias: &'a [i32; OC],
     /// Requantization constants, per output channel or one pair for the whole layer.
@@ -207,7 +210,7 @@ pub struct QuantLayer<'a, const OC: usize, const WN: usize> {
     pub act_max: i32,
 }
 
-impl<const OC: usize, const WN: usize> QuantLayer<'_, OC, WN> {
+impl<const OC: usize, const WN: usize, W: ?Sized> QuantLayer<'_, OC, WN, W> {
     /// Output stage for channel `oc`: requantize `acc`, add the output zero point, clamp.
     #[inline(always)]
     pub fn output(&self, oc: usize, acc: i32) -> i8 {
