@@ -9,23 +9,72 @@ use std::process::exit;
 /// Size of one golden record: 784 pixels, label, expected digit, 10 expected logits.
 const GOLDEN_RECORD: u64 = 796;
 
+/// Room kept in flash for everything but the blob and the golden vectors (code, read-only data,
+/// vector table, ESP-IDF headers: 13 to 43 KB on the boards of firmware/README.md) when checking
+/// that a blob fits a board's flash. The linker still has the last word ("region FLASH
+/// overflowed").
+const CODE_RESERVE: u64 = 64 * 1024;
+
+/// The committed fixtures a build embeds when `LENET_BLOB` / `LENET_GOLDEN` are not set, and how
+/// to make such a blob.
+#[derive(Clone, Copy)]
+struct Fixtures {
+    /// Default `LENET_BLOB`, relative to `firmware/`.
+    blob: &'static str,
+    /// Default `LENET_GOLDEN`, relative to `firmware/`.
+    golden: &'static str,
+    /// How to make such a blob, as the missing-blob message puts it.
+    make: &'static str,
+    /// The host command (run from the repository root) that exports such a blob.
+    export: &'static str,
+    /// The file that command writes.
+    exported: &'static str,
+}
+
+/// The int8 model (1,258,996 B): every board with more than 1 MiB of flash.
+const INT8: Fixtures = Fixtures {
+    blob: "../tests/fixtures/lenet-int8.blob",
+    golden: "../tests/fixtures/golden.bin",
+    make: "Train and export one from the repository root",
+    export: "cargo run --release -p host -- train --export weights.bin",
+    exported: "weights.bin",
+};
+
+/// The compact model, fc1 weights at 4 bits (about 652 KB): boards with 1 MiB of flash.
+const INT4: Fixtures = Fixtures {
+    blob: "../tests/fixtures/lenet-int4.blob",
+    golden: "../tests/fixtures/golden-int4.bin",
+    make: "Export one from a trained checkpoint, from the repository root",
+    export: "cargo run --release -p host -- quantize --load-model CHECKPOINT --weight-bits 4 \
+             --export weights-int4.bin",
+    exported: "weights-int4.bin",
+};
+
 /// A board profile: the cargo feature that selects it (none for the QEMU machines, which the
 /// target selects), the cfg value of its glue module and its memory map (`memory/<name>.x`).
+#[derive(Clone, Copy)]
 struct Board {
     /// `board = "…"` cfg of the glue module, and the name of its memory map.
     name: &'static str,
     /// QEMU machine the runner starts for it; empty for a real board.
     qemu: &'static str,
+    /// Bytes of flash the image may fill (its memory map's FLASH region, or the ESP32-C3's app
+    /// partition); 0 for the QEMU machines, whose maps hold several MiB.
+    flash: u64,
+    /// The blob and golden vectors it embeds by default.
+    fixtures: Fixtures,
 }
 
 /// The real boards, one cargo feature each, with the target each one needs.
-const BOARD_FEATURES: [(&str, &str, Board); 4] = [
+const BOARD_FEATURES: [(&str, &str, Board); 5] = [
     (
         "NUCLEO_F429ZI",
         "thumbv7em-none-eabihf",
         Board {
             name: "nucleo-f429zi",
             qemu: "",
+            flash: 2048 * 1024,
+            fixtures: INT8,
         },
     ),
     (
@@ -34,6 +83,8 @@ const BOARD_FEATURES: [(&str, &str, Board); 4] = [
         Board {
             name: "rpi-pico",
             qemu: "",
+            flash: 2048 * 1024 - 0x100,
+            fixtures: INT8,
         },
     ),
     (
@@ -42,6 +93,18 @@ const BOARD_FEATURES: [(&str, &str, Board); 4] = [
         Board {
             name: "rpi-pico2",
             qemu: "",
+            flash: 4096 * 1024,
+            fixtures: INT8,
+        },
+    ),
+    (
+        "NRF52840_DK",
+        "thumbv7em-none-eabihf",
+        Board {
+            name: "nrf52840-dk",
+            qemu: "",
+            flash: 1024 * 1024,
+            fixtures: INT4,
         },
     ),
     (
@@ -50,12 +113,14 @@ const BOARD_FEATURES: [(&str, &str, Board); 4] = [
         Board {
             name: "esp32c3",
             qemu: "",
+            flash: 4032 * 1024,
+            fixtures: INT8,
         },
     ),
 ];
 
 /// Every `board` cfg value (for `check-cfg`).
-const BOARD_NAMES: [&str; 8] = [
+const BOARD_NAMES: [&str; 9] = [
     "mps2",
     "mps2-an505",
     "mps3-an547",
@@ -63,6 +128,7 @@ const BOARD_NAMES: [&str; 8] = [
     "nucleo-f429zi",
     "rpi-pico",
     "rpi-pico2",
+    "nrf52840-dk",
     "esp32c3",
 ];
 
@@ -78,14 +144,13 @@ fn board(target: &str) -> Board {
         ([], true) if target.starts_with("thumbv8m.main-") => Board {
             name: "mps3-an547",
             qemu: "mps3-an547",
+            flash: 0,
+            fixtures: INT8,
         },
         ([], true) => fail(&format!(
             "feature mps3-an547 (Cortex-M55) needs --target thumbv8m.main-none-eabihf, not {target}"
         )),
-        ([(_, needs, board)], false) if target == *needs => Board {
-            name: board.name,
-            qemu: board.qemu,
-        },
+        ([(_, needs, board)], false) if target == *needs => *board,
         ([(_, needs, board)], false) => fail(&format!(
             "feature {} needs --target {needs}, not {target}",
             board.name
@@ -114,7 +179,12 @@ fn qemu_board(target: &str) -> Board {
              thumbv7em-none-eabihf, thumbv8m.main-none-eabihf, riscv32imc-unknown-none-elf"
         ))
     };
-    Board { name, qemu }
+    Board {
+        name,
+        qemu,
+        flash: 0,
+        fixtures: INT8,
+    }
 }
 
 fn main() {
@@ -155,20 +225,24 @@ fn main() {
     }
     println!("cargo::rustc-link-arg-bins=-Tdefmt.x");
 
-    let blob = input(&manifest, "LENET_BLOB", "../tests/fixtures/lenet-int8.blob");
+    let fixtures = board.fixtures;
+    let blob = input(&manifest, "LENET_BLOB", fixtures.blob);
     if !blob.is_file() {
         fail(&format!(
             "weight blob not found: {}\n\
              \n\
-             Train and export one from the repository root:\n\
-             \n    cargo run --release -p host -- train --export weights.bin\n\
+             {}:\n\
+             \n    {}\n\
              \n\
-             then build the firmware with LENET_BLOB=$PWD/weights.bin (a relative path is\n\
+             then build the firmware with LENET_BLOB=$PWD/{} (a relative path is\n\
              resolved against firmware/).",
-            blob.display()
+            blob.display(),
+            fixtures.make,
+            fixtures.export,
+            fixtures.exported
         ));
     }
-    let golden = input(&manifest, "LENET_GOLDEN", "../tests/fixtures/golden.bin");
+    let golden = input(&manifest, "LENET_GOLDEN", fixtures.golden);
     if !golden.is_file() {
         fail(&format!(
             "golden vectors not found: {}\n\
@@ -179,12 +253,36 @@ fn main() {
             golden.display()
         ));
     }
+    let blob_len = fs::metadata(&blob).map(|m| m.len()).unwrap_or(0);
     let golden_len = fs::metadata(&golden).map(|m| m.len()).unwrap_or(0);
     if !golden_len.is_multiple_of(GOLDEN_RECORD) {
         println!(
             "cargo:warning={} is {golden_len} bytes, not a multiple of {GOLDEN_RECORD}: the self-test will reject it",
             golden.display()
         );
+    }
+    let room = board.flash.saturating_sub(golden_len + CODE_RESERVE);
+    if board.flash > 0 && blob_len > room {
+        fail(&format!(
+            "weight blob too large for {}: {}\n\
+             \n\
+             It is {blob_len} bytes; the board's {} KiB of flash hold at most {room} bytes of\n\
+             weights (after {golden_len} bytes of golden vectors and {} KiB kept for the code).\n\
+             \n\
+             This board takes the compact blob, fc1 weights at 4 bits (about 652 KB). Export one\n\
+             from a trained checkpoint, from the repository root:\n\
+             \n    {}\n\
+             \n\
+             write its golden vectors with the host's `golden` command, then build the firmware\n\
+             with LENET_BLOB=$PWD/{} and LENET_GOLDEN set to those vectors (a relative\n\
+             path is resolved against firmware/).",
+            board.name,
+            blob.display(),
+            board.flash / 1024,
+            CODE_RESERVE / 1024,
+            INT4.export,
+            INT4.exported
+        ));
     }
     println!("cargo:rustc-env=LENET_BLOB_PATH={}", blob.display());
     println!("cargo:rustc-env=LENET_GOLDEN_PATH={}", golden.display());

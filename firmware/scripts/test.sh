@@ -4,11 +4,12 @@
 #   2. the QEMU self-test on the Cortex-M4 (`cargo run --release`), twice: both runs must pass
 #      and print the same instruction count
 #   3. the core matrix (scripts/matrix.sh): the self-test on every core class, each row within
-#      its instruction budget (icount-budget.txt)
+#      its instruction budget (icount-budget.txt); then the compact int4 blob on the Cortex-M4
+#      (DSP kernels), the ARMv6-M and ARMv7-M rows and RISC-V (portable)
 #   4. fault paths: a corrupted blob must exit 2, a wrong golden logit must exit 1 (Cortex-M4
 #      and RISC-V)
-#   5. the board builds: NUCLEO-F429ZI, Raspberry Pi Pico and Pico 2, ESP32-C3 (built, not
-#      flashed)
+#   5. the board builds: NUCLEO-F429ZI, Raspberry Pi Pico and Pico 2, ESP32-C3, nRF52840-DK
+#      with the compact blob (built, not flashed)
 #   6. the no-float check of the int8 path
 #   7. the serial service's garbage resilience (QEMU, the UART over TCP) on a portable core
 #      (Cortex-M3), a DSP core (Cortex-M4) and RISC-V
@@ -38,6 +39,7 @@ cargo clippy --release --all-targets --features nucleo-f429zi --target-dir "$boa
 cargo clippy --release --all-targets --features rpi-pico --target thumbv6m-none-eabi --target-dir target/rpi-pico -q -- -D warnings
 cargo clippy --release --all-targets --features rpi-pico2 --target thumbv8m.main-none-eabihf --target-dir target/rpi-pico2 -q -- -D warnings
 cargo clippy --release --all-targets --features esp32c3 --target riscv32imc-unknown-none-elf --target-dir target/esp32c3 -q -- -D warnings
+cargo clippy --release --all-targets --features nrf52840-dk --target-dir target/nrf52840-dk -q -- -D warnings
 step "clippy (serial-check, host)"
 (cd serial-check && cargo clippy --release --target "$host_target" -q -- -D warnings)
 
@@ -57,6 +59,8 @@ echo "ok: two runs, same count ($first)"
 
 step "core matrix: scripts/matrix.sh"
 scripts/matrix.sh
+step "core matrix, compact int4 blob (DSP and portable cores): scripts/matrix.sh --int4"
+scripts/matrix.sh --int4 mps2-an386 mps2-an385 virt
 
 step "fault paths: corrupted blob exits 2, wrong golden logit exits 1 (Cortex-M4, RISC-V)"
 faults=$(mktemp -d)
@@ -97,6 +101,7 @@ boards=(
     "rpi-pico|thumbv6m-none-eabi"
     "rpi-pico2|thumbv8m.main-none-eabihf"
     "esp32c3|riscv32imc-unknown-none-elf"
+    "nrf52840-dk|thumbv7em-none-eabihf"
 )
 for b in "${boards[@]}"; do
     IFS='|' read -r feature target <<<"$b"

@@ -11,17 +11,22 @@
 //!   `conv2d_i8_ref` + `max_pool2_i8_ref`;
 //! - dense, `IN = 2450` (fc1's instance of the 4-row `asm!` loop) on the first 6 rows of the
 //!   model's fc1 weights (no RAM for random ones; 6 rows: two overlapping blocks), and a small
-//!   random layer with `IN % 4 != 0`, against `dense_i8_ref`.
+//!   random layer with `IN % 4 != 0`, against `dense_i8_ref`;
+//! - int4 dense, `IN = 2450` (fc1's instance of the 2-row `asm!` loop) on 3 random rows (an odd
+//!   count: the last pair overlaps) and, for a compact blob, on the first 6 rows of the model's
+//!   int4 fc1, and a small random layer with a partial last group (`IN % 8 != 0`), against
+//!   `dense_i4_ref`.
 //!
-//! The buffers (up to about 2.5 KiB) are test scaffolding: the self-test runs this check after it
+//! The buffers (up to about 6 KiB of stack) are test scaffolding: the self-test runs this check after it
 //! has measured the peak stack of inference, so they do not count towards the RAM figure.
 
-use lenet_core::I8Model;
+use lenet_core::blob::i4;
 use lenet_core::kernels::conv::conv2d_relu_pool_i8;
-use lenet_core::kernels::dense::dense_i8;
+use lenet_core::kernels::dense::{dense_i4, dense_i8};
 use lenet_core::kernels::{QuantLayer, Requant};
-use lenet_core::reference::{conv2d_i8_ref, dense_i8_ref, max_pool2_i8_ref};
+use lenet_core::reference::{conv2d_i8_ref, dense_i4_ref, dense_i8_ref, max_pool2_i8_ref};
 use lenet_core::shape::FLAT;
+use lenet_core::{Fc1, I8Model};
 
 /// Deterministic xorshift32 generator (Marsaglia), never zero.
 struct XorShift(u32);
@@ -44,6 +49,18 @@ impl XorShift {
     fn fill_i8(&mut self, out: &mut [i8], lo: i32, hi: i32) {
         for v in out {
             *v = self.range(lo, hi) as i8;
+        }
+    }
+
+    /// Random int4 rows of `cols` elements in `[-7, 7]`, packed as `lenet_core::blob::i4` lays
+    /// them out (padding nibbles 0).
+    fn fill_i4(&mut self, out: &mut [u8], cols: usize) {
+        out.fill(0);
+        for row in out.chunks_exact_mut(i4::row_bytes(cols)) {
+            for k in 0..cols {
+                let (byte, shift) = i4::position(k);
+                row[byte] |= ((self.range(-7, 7) as u8) & 0x0F) << shift;
+            }
         }
     }
 
@@ -93,7 +110,10 @@ impl<const OC: usize> Params<OC> {
         p
     }
 
-    fn layer<'a, const WN: usize>(&'a self, weights: &'a [i8; WN]) -> QuantLayer<'a, OC, WN> {
+    fn layer<'a, const WN: usize, W: ?Sized>(
+        &'a self,
+        weights: &'a W,
+    ) -> QuantLayer<'a, OC, WN, W> {
         QuantLayer {
             weights,
             bias: &self.bias,
@@ -196,15 +216,75 @@ fn small_dense_case(rng: &mut XorShift, relu: bool, per_tensor: bool) -> bool {
     dense_case::<50, 7, { 7 * 50 }>(rng, &p.layer(&weights))
 }
 
-/// The model's first 6 rows of fc1 (`IN = 2450`, flash) with random parameters.
+/// The model's first 6 rows of fc1 (`IN = 2450`, flash) with random parameters, int8 or int4
+/// as the model has them.
 #[inline(never)]
 fn fc1_rows_case(model: &I8Model<'_>, rng: &mut XorShift, relu: bool, per_tensor: bool) -> bool {
     const ROWS: usize = 6;
-    let Ok(weights) = <&[i8; ROWS * FLAT]>::try_from(&model.fc1.weights[..ROWS * FLAT]) else {
-        return false;
-    };
+    const RB: usize = i4::row_bytes(FLAT);
     let p = Params::<ROWS>::random(rng, 18, relu, per_tensor);
-    dense_case::<FLAT, ROWS, { ROWS * FLAT }>(rng, &p.layer(weights))
+    match &model.fc1 {
+        Fc1::I8(fc1) => {
+            let Ok(weights) = <&[i8; ROWS * FLAT]>::try_from(&fc1.weights[..ROWS * FLAT]) else {
+                return false;
+            };
+            dense_case::<FLAT, ROWS, { ROWS * FLAT }>(rng, &p.layer(weights))
+        }
+        Fc1::I4(fc1) => {
+            let Ok(weights) = <&[u8; ROWS * RB]>::try_from(&fc1.weights[..ROWS * RB]) else {
+                return false;
+            };
+            dense_i4_case::<FLAT, ROWS, { ROWS * FLAT }, { ROWS * RB }>(rng, &p.layer(weights))
+        }
+    }
+}
+
+/// One int4 dense case: the fast kernel against `dense_i4_ref`, on a random input and the given
+/// weights and parameters.
+#[inline(never)]
+fn dense_i4_case<const IN: usize, const OUT: usize, const WN: usize, const WB: usize>(
+    rng: &mut XorShift,
+    layer: &QuantLayer<'_, OUT, WN, [u8; WB]>,
+) -> bool {
+    let mut input = [0i8; IN];
+    rng.fill_i8(&mut input, -128, 127);
+    let mut fast = [0i8; OUT];
+    dense_i4(&input, layer, &mut fast);
+    let mut reference = [0i8; OUT];
+    let (mut multiplier, mut shift) = ([0; OUT], [0; OUT]);
+    for (oc, (m, s)) in multiplier.iter_mut().zip(&mut shift).enumerate() {
+        (*m, *s) = layer.requant.get(oc);
+    }
+    dense_i4_ref(
+        &input,
+        layer.weights,
+        layer.bias,
+        &multiplier,
+        &shift,
+        layer.in_zp,
+        layer.out_zp,
+        layer.act_min,
+        layer.act_max,
+        &mut reference,
+    );
+    report("dense int4", IN, fast == reference)
+}
+
+/// Random int4 layers: 3 rows of `IN = 2450` (fc1's loop instance, an odd row count) and 5 rows
+/// of `IN = 21` (2 whole groups and a partial one of 5).
+#[inline(never)]
+fn random_i4_cases(rng: &mut XorShift, relu: bool, per_tensor: bool) -> bool {
+    const RB: usize = i4::row_bytes(FLAT);
+    let mut big = [0u8; 3 * RB];
+    rng.fill_i4(&mut big, FLAT);
+    let p = Params::<3>::random(rng, 15, relu, per_tensor);
+    let a = dense_i4_case::<FLAT, 3, { 3 * FLAT }, { 3 * RB }>(rng, &p.layer(&big));
+    const SMALL: usize = i4::row_bytes(21);
+    let mut small = [0u8; 5 * SMALL];
+    rng.fill_i4(&mut small, 21);
+    let p = Params::<5>::random(rng, 11, relu, per_tensor);
+    let b = dense_i4_case::<21, 5, { 5 * 21 }, { 5 * SMALL }>(rng, &p.layer(&small));
+    a && b
 }
 
 fn report(kernel: &str, size: usize, ok: bool) -> bool {
@@ -235,6 +315,7 @@ pub fn run(model: &I8Model<'_>) -> bool {
             ),
             fc1_rows_case(model, &mut rng, relu, per_tensor),
             small_dense_case(&mut rng, relu, per_tensor),
+            random_i4_cases(&mut rng, relu, per_tensor),
         ] {
             cases += 1;
             passed += usize::from(ok);

@@ -11,6 +11,7 @@
 //! | `nucleo-f429zi` | feature `nucleo-f429zi` (`thumbv7em-none-eabihf`) | `nucleo_f429zi` |
 //! | `rpi-pico` | feature `rpi-pico` (`thumbv6m-none-eabi`) | `rpi_pico` |
 //! | `rpi-pico2` | feature `rpi-pico2` (`thumbv8m.main-none-eabihf`) | `rpi_pico2` |
+//! | `nrf52840-dk` | feature `nrf52840-dk` (`thumbv7em-none-eabihf`) | `nrf52840_dk` |
 //! | `esp32c3` | feature `esp32c3` (`riscv32imc-unknown-none-elf`) | `esp32c3` |
 //!
 //! Adding a board is a Cargo feature, a memory map (`memory/<board>.x`; the ESP32-C3 links with
@@ -43,7 +44,7 @@ pub use qemu_virt::*;
 
 #[cfg(any(board = "nucleo-f429zi", board = "rpi-pico"))]
 pub mod nb_link;
-#[cfg(any(board = "nucleo-f429zi", board = "rpi-pico2"))]
+#[cfg(any(board = "nucleo-f429zi", board = "rpi-pico2", board = "nrf52840-dk"))]
 pub mod probe;
 
 #[cfg(board = "nucleo-f429zi")]
@@ -60,6 +61,11 @@ pub use rpi_pico::*;
 mod rpi_pico2;
 #[cfg(board = "rpi-pico2")]
 pub use rpi_pico2::*;
+
+#[cfg(board = "nrf52840-dk")]
+mod nrf52840_dk;
+#[cfg(board = "nrf52840-dk")]
+pub use nrf52840_dk::*;
 
 #[cfg(board = "esp32c3")]
 mod esp32c3;
