@@ -6,9 +6,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::exit;
 
-/// Size of one golden record: 784 pixels, label, expected digit, 10 expected logits.
-const GOLDEN_RECORD: u64 = 796;
-
 /// Room kept in flash for everything but the blob and the golden vectors (code, read-only data,
 /// vector table, ESP-IDF headers: 13 to 43 KB on the boards of firmware/README.md) when checking
 /// that a blob fits a board's flash. The linker still has the last word ("region FLASH
@@ -255,9 +252,16 @@ fn main() {
     }
     let blob_len = fs::metadata(&blob).map(|m| m.len()).unwrap_or(0);
     let golden_len = fs::metadata(&golden).map(|m| m.len()).unwrap_or(0);
-    if !golden_len.is_multiple_of(GOLDEN_RECORD) {
+    // The records' format is lenet-core's (`lenet_core::golden`, docs/golden-vectors.md).
+    let golden_problem = match fs::read(&golden) {
+        Ok(bytes) => lenet_core::golden::Golden::parse(&bytes)
+            .err()
+            .map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(problem) = golden_problem {
         println!(
-            "cargo:warning={} is {golden_len} bytes, not a multiple of {GOLDEN_RECORD}: the self-test will reject it",
+            "cargo:warning={}: {problem}: the self-test will reject it",
             golden.display()
         );
     }

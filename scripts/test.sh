@@ -2,8 +2,8 @@
 # Runs every test of the project: the host workspace (lenet-core, host, parity tests on real MNIST)
 # and the firmware under QEMU (the core matrix with golden vectors, serial classification, garbage
 # resilience, no-float check, real-board builds). Needs MNIST (MNIST_DIR, or data/mnist, or a
-# network connection). It first installs what the firmware checks need (QEMU, defmt-print, the
-# targets, llvm-tools: firmware/scripts/setup.sh), which is a no-op where they are present.
+# network connection). It first installs what the tests need (lavapipe, QEMU, defmt-print, the
+# targets, llvm-tools: scripts/setup.sh), which is a no-op where they are present.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -13,8 +13,13 @@ if [ -n "${MNIST_DIR:-}" ]; then
 fi
 step() { printf '\n==== %s\n' "$*"; }
 
-step "set-up: firmware/scripts/setup.sh"
-firmware/scripts/setup.sh
+step "set-up: scripts/setup.sh"
+scripts/setup.sh
+# The wgpu training test must run (on lavapipe where there is no GPU), not skip.
+export LENET_EXPECT_WGPU=1
+
+step "web: the committed web/www/pkg is what web/build.sh builds from the sources"
+web/build.sh --check
 
 step "host workspace: cargo test --workspace"
 cargo test --workspace
@@ -23,5 +28,5 @@ step "firmware: QEMU self-test, board build, no-float check, garbage resilience,
 firmware/scripts/test.sh
 
 step "firmware: 100 test images classified over the emulated UART, compared with lenet-core"
-cargo build -p host
+# The host binary `cargo test --workspace` built for its CLI tests.
 firmware/scripts/serial-test.sh target/debug/host 100

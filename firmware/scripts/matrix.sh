@@ -10,7 +10,7 @@
 # inference exceeds the row's budget in icount-budget.txt. Exits non-zero if any row fails.
 #
 # The thumbv6m image runs on the Cortex-M3 of mps2-an385 (no QEMU machine has a Cortex-M0 with
-# room for the 1.26 MB blob; `microbit` has 256 KB of flash). Two checks make that row stand for
+# room for the 1.20 MiB blob; `microbit` has 256 KiB of flash). Two checks make that row stand for
 # a Cortex-M0/M0+: the image traps unaligned accesses (CCR.UNALIGN_TRP, set by the board glue),
 # which a Cortex-M3 would allow and a Cortex-M0 faults on, and every instruction of the image
 # must decode as ARMv6-M (llvm-objdump --mcpu=cortex-m0; likewise ARMv7-M without DSP for the

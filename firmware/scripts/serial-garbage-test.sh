@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: serial-garbage-test.sh [COUNT]
 #
-# Builds the host-side checker (serial-check, which uses host/src/serial.rs) and runs it against
+# Builds the host-side checker (serial-check, on the lenet-serial client) and runs it against
 # the `app` firmware in QEMU: random bytes, a truncated frame, an oversize length, a bad checksum,
 # an unknown kind and a truncated frame followed at once by a valid one must each get an error
 # frame and leave the service answering correctly; then COUNT (default 5) golden images must come

@@ -6,8 +6,9 @@
 #   3. the core matrix (scripts/matrix.sh): the self-test on every core class, each row within
 #      its instruction budget (icount-budget.txt); then the compact int4 blob on the Cortex-M4
 #      (DSP kernels), the ARMv6-M and ARMv7-M rows and RISC-V (portable)
-#   4. fault paths: a corrupted blob must exit 2, a wrong golden logit must exit 1 (Cortex-M4
-#      and RISC-V)
+#   4. the rounding-tie stress set (tests/fixtures/tie-stress.blob, docs/quantization.md) on the
+#      Cortex-M4 and RISC-V; then the fault paths: a corrupted blob must exit 2, a wrong golden
+#      logit must exit 1 (Cortex-M4 and RISC-V)
 #   5. the board builds: NUCLEO-F429ZI, Raspberry Pi Pico and Pico 2, ESP32-C3, nRF52840-DK
 #      with the compact blob (built, not flashed)
 #   6. the no-float check of the int8 path
@@ -61,6 +62,14 @@ step "core matrix: scripts/matrix.sh"
 scripts/matrix.sh
 step "core matrix, compact int4 blob (DSP and portable cores): scripts/matrix.sh --int4"
 scripts/matrix.sh --int4 mps2-an386 mps2-an385 virt
+
+step "rounding-tie stress set (tests/fixtures/tie-stress.blob): Cortex-M4 (Arm DSP), RISC-V (portable)"
+for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf; do
+    LENET_BLOB=$here/../tests/fixtures/tie-stress.blob \
+        LENET_GOLDEN=$here/../tests/fixtures/golden-tie-stress.bin \
+        cargo run --release -q --target-dir target/faults --target "$target" 2>&1 | tail -n 2
+    echo "ok: $target"
+done
 
 step "fault paths: corrupted blob exits 2, wrong golden logit exits 1 (Cortex-M4, RISC-V)"
 faults=$(mktemp -d)

@@ -4,28 +4,27 @@
 //! `LENET_GOLDEN` (default `../tests/fixtures/golden.bin`); a rebuild follows any change of either
 //! variable or file.
 
+use lenet_core::aligned::{A16, Aligned};
 use lenet_core::{BlobError, I8Model};
 
 use crate::golden::{Golden, GoldenError};
-
-/// Keeps the blob 16-byte aligned in flash, so `f32`/`i32` sections are viewed in place.
-#[repr(C, align(16))]
-struct Aligned<T: ?Sized>(T);
 
 /// Bytes of the embedded blob.
 pub const WEIGHTS_LEN: usize = include_bytes!(env!("LENET_BLOB_PATH")).len();
 
 /// A named static (not an anonymous constant), so that size tools can attribute flash to it. On
 /// `mps3-an547` it has a section of its own, which the memory map places outside the ITCM.
+/// 16-byte aligned in flash, so `f32`/`i32` sections are viewed in place.
 #[cfg_attr(board = "mps3-an547", unsafe(link_section = ".weights"))]
-static WEIGHTS: Aligned<[u8; WEIGHTS_LEN]> = Aligned(*include_bytes!(env!("LENET_BLOB_PATH")));
+static WEIGHTS: Aligned<A16, [u8; WEIGHTS_LEN]> =
+    Aligned::new(*include_bytes!(env!("LENET_BLOB_PATH")));
 
 static GOLDEN: [u8; include_bytes!(env!("LENET_GOLDEN_PATH")).len()] =
     *include_bytes!(env!("LENET_GOLDEN_PATH"));
 
 /// The embedded weight blob.
 pub fn weights() -> &'static [u8] {
-    &WEIGHTS.0
+    &WEIGHTS[..]
 }
 
 /// The embedded golden vectors.

@@ -35,6 +35,7 @@ pub mod service;
 
 use core::cell::{Cell, UnsafeCell};
 
+use lenet_core::aligned::{A4, Aligned};
 use lenet_core::shape::IN_LEN;
 use lenet_core::{I8Model, Prediction, ScratchI8};
 
@@ -74,9 +75,14 @@ pub fn classify(
 /// `cortex_m::singleton!` does this on Arm only, and `static_cell` needs compare-and-swap atomics,
 /// which neither ARMv6-M nor RV32IMC has; a flag behind `critical-section` works on every core.
 ///
-/// The value comes first and is word-aligned, so byte buffers start on a word boundary.
-#[repr(C, align(4))]
-pub struct Once<T> {
+/// The value comes first and is word-aligned ([`Aligned`]), so byte buffers start on a word
+/// boundary.
+#[repr(transparent)]
+pub struct Once<T>(Aligned<A4, Slot<T>>);
+
+/// The value of a [`Once`] and whether it was taken.
+#[repr(C)]
+struct Slot<T> {
     value: UnsafeCell<T>,
     taken: critical_section::Mutex<Cell<bool>>,
 }
@@ -88,22 +94,23 @@ unsafe impl<T: Send> Sync for Once<T> {}
 impl<T> Once<T> {
     /// A value not yet taken.
     pub const fn new(value: T) -> Self {
-        Self {
+        Self(Aligned::new(Slot {
             value: UnsafeCell::new(value),
             taken: critical_section::Mutex::new(Cell::new(false)),
-        }
+        }))
     }
 
     /// The value, the first time; `None` after that.
     #[allow(clippy::mut_from_ref)] // one `&mut` in total: the flag makes every later call `None`
     pub fn take(&'static self) -> Option<&'static mut T> {
-        let first = critical_section::with(|cs| !self.taken.borrow(cs).replace(true));
+        let slot = &*self.0;
+        let first = critical_section::with(|cs| !slot.taken.borrow(cs).replace(true));
         // SAFETY: only the first call gets here, so this is the only reference ever made.
-        first.then(|| unsafe { &mut *self.value.get() })
+        first.then(|| unsafe { &mut *slot.value.get() })
     }
 }
 
-/// The int8 scratch buffers (about 7.5 KB of static RAM), once.
+/// The int8 scratch buffers (about 7.5 KiB of static RAM), once.
 ///
 /// # Panics
 /// On a second call.
@@ -113,7 +120,7 @@ pub fn scratch() -> &'static mut ScratchI8 {
 }
 
 /// Logs where the panic happened. `defmt` panics have logged their message already; the
-/// message of a `core` panic is not formatted, which keeps `core::fmt` (about 6 KB) out of flash.
+/// message of a `core` panic is not formatted, which keeps `core::fmt` (about 6 KiB) out of flash.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     match info.location() {

@@ -55,7 +55,7 @@ pub fn run<M: InferenceMeter, P: OutputPin>(
     for (i, record) in golden.records().enumerate() {
         let _ = busy.set_high();
         meter.start();
-        let prediction = classify(model, record.pixels, scratch);
+        let prediction = classify(model, record.image(), scratch);
         let cost = meter.stop();
         let _ = busy.set_low();
 
@@ -65,13 +65,13 @@ pub fn run<M: InferenceMeter, P: OutputPin>(
         report.total += 1;
         report.min = report.min.min(cost);
         report.max = report.max.max(cost);
-        let ok = prediction.logits == record.logits && prediction.digit == record.digit;
+        let ok = prediction.logits == record.logits() && prediction.digit == record.digit();
         if ok {
             report.passed += 1;
             defmt::info!(
                 "golden {=usize}: label {=u8} digit {=u8} logits {} ok ({=u32} {=str})",
                 i,
-                record.label,
+                record.label(),
                 prediction.digit,
                 prediction.logits,
                 cost,
@@ -82,11 +82,11 @@ pub fn run<M: InferenceMeter, P: OutputPin>(
             defmt::error!(
                 "golden {=usize}: label {=u8} MISMATCH: digit {=u8} logits {}, expected digit {=u8} logits {}",
                 i,
-                record.label,
+                record.label(),
                 prediction.digit,
                 prediction.logits,
-                record.digit,
-                record.logits
+                record.digit(),
+                record.logits()
             );
         }
     }

@@ -10,16 +10,10 @@
 
 use std::sync::OnceLock;
 
-use lenet_core::blob::{Activation, BlobWriter, CRC_START, SectionId, crc32};
+use lenet_core::aligned::AlignedBytes;
+use lenet_core::blob::{Activation, BlobWriter, CRC_START, Header, SectionId, crc32};
 use lenet_core::{I8Model, Model, ScratchF32, ScratchI8, pixels_to_f32};
 use libfuzzer_sys::fuzz_target;
-
-/// Copies `b` into 16-byte aligned storage, as blobs in flash are.
-fn aligned(b: &[u8]) -> Vec<u128> {
-    let mut words = vec![0u128; b.len().div_ceil(16)];
-    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..b.len()].copy_from_slice(b);
-    words
-}
 
 /// The committed int8 blob.
 const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/lenet-int8.blob");
@@ -31,8 +25,8 @@ const INT4_FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/lenet-int4.blob
 fn both() -> &'static [u8] {
     static BASE: OnceLock<Vec<u8>> = OnceLock::new();
     BASE.get_or_init(|| {
-        let words = aligned(FIXTURE);
-        let m = Model::parse(&bytemuck::cast_slice(&words)[..FIXTURE.len()]).expect("fixture");
+        let fixture = AlignedBytes::new(FIXTURE);
+        let m = Model::parse(fixture.bytes()).expect("fixture");
         let mut w = BlobWriter::new(Activation::Relu);
         for &s in SectionId::F32_SET.iter() {
             let v: Vec<f32> = (0..s.elements())
@@ -80,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
         *p = data[i % data.len()].wrapping_mul(i as u8 | 1);
     }
     if mode & 1 == 0 {
-        check(&bytemuck::cast_slice(&aligned(rest))[..rest.len()], &pixels);
+        check(AlignedBytes::new(rest).bytes(), &pixels);
         return;
     }
     let base = if mode & 4 != 0 {
@@ -90,17 +84,18 @@ fuzz_target!(|data: &[u8]| {
     } else {
         both()
     };
-    let mut words = aligned(base);
-    let blob = &mut bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..base.len()];
+    let mut aligned = AlignedBytes::new(base);
+    let blob = aligned.bytes_mut();
     for patch in rest.chunks_exact(5) {
         let at = u32::from_le_bytes([patch[0], patch[1], patch[2], patch[3]]) as usize;
         let at = at % blob.len();
         blob[at] ^= patch[4];
     }
-    // Keep the CRC valid so the parser looks past it: bytes 12..16 hold the CRC of
-    // `[16, total_len)`, total_len being bytes 8..12.
-    let total = u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
+    // Keep the CRC valid so the parser looks past it: the header's CRC field holds the CRC of
+    // `[CRC_START, total_len)`.
+    let total =
+        u32::from_le_bytes(blob[Header::TOTAL_LEN_AT].try_into().expect("4 bytes")) as usize;
     let crc = crc32(&blob[CRC_START..total.clamp(CRC_START, blob.len())]);
-    blob[12..16].copy_from_slice(&crc.to_le_bytes());
+    blob[Header::CRC32_AT].copy_from_slice(&crc.to_le_bytes());
     check(blob, &pixels);
 });

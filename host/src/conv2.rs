@@ -14,7 +14,7 @@
 //!   fresh `[500][N]` buffer per chunk, and the page faults of those buffers cost more than the
 //!   product saves.
 //!
-//! The backward pass rebuilds the columns rather than keeping them from the forward pass (50 MB
+//! The backward pass rebuilds the columns rather than keeping them from the forward pass (48 MiB
 //! per batch of 128; rebuilding them takes about 1.6 ms). Chunks of `CHUNK` images run in parallel
 //! and the weight gradient adds their products in chunk order, so the results do not depend on the number of threads. [`forward`] registers
 //! the operation with burn's autodiff when its tensors are tracked `Flex` f32 tensors (training
@@ -46,7 +46,7 @@ const IN: usize = C1 * HW;
 const OUT: usize = C2 * HW;
 /// im2col rows: `C1 * K * K`, in the kernel's OIHW order.
 const COLS: usize = C1 * K * K;
-/// Images per matrix product (a column buffer of about 6 MB).
+/// Images per matrix product (a column buffer of about 6 MiB).
 const CHUNK: usize = 16;
 
 /// `conv.forward(x)`, as matrix products when training on `Flex` (see the module docs).

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 /// Pixels per image.
 pub const PIXELS: usize = 28 * 28;
-/// Largest decompressed IDX file accepted (the training images are 47 MB).
+/// Largest decompressed IDX file accepted (the training images are 44.9 MiB).
 pub const MAX_IDX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One of the four MNIST files.

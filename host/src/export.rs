@@ -59,26 +59,5 @@ pub fn read_blob(path: &Path) -> Result<AlignedBlob> {
     Ok(AlignedBlob::new(&bytes))
 }
 
-/// Blob bytes in 16-byte aligned storage.
-#[derive(Debug, Clone)]
-pub struct AlignedBlob {
-    words: Vec<u128>,
-    len: usize,
-}
-
-impl AlignedBlob {
-    /// Copies `bytes` into aligned storage.
-    pub fn new(bytes: &[u8]) -> Self {
-        let mut words = vec![0u128; bytes.len().div_ceil(16)];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-        Self {
-            words,
-            len: bytes.len(),
-        }
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice::<u128, u8>(&self.words)[..self.len]
-    }
-}
+/// Blob bytes in 16-byte aligned storage: lenet-core's one aligned-buffer helper.
+pub use lenet_core::aligned::AlignedBytes as AlignedBlob;

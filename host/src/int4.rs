@@ -1,8 +1,8 @@
 //! int4 weights for fc1 (`host quantize --weight-bits 4`): one scale per output unit, each weight
 //! rounded to the nearest level, or by GPTQ (`--int4-rounding gptq`).
 //!
-//! fc1 holds 1,225,000 of the network's 1,256,080 weights; at 4 bits the int8 blob's 1.26 MB
-//! shrinks to about 652 KB, which fits boards with 1 MB of flash. Rounding each weight to the
+//! fc1 holds 1,225,000 of the network's 1,256,080 weights; at 4 bits the int8 blob's 1.20 MiB
+//! shrinks to about 637 KiB, which fits boards with 1 MiB of flash. Rounding each weight to the
 //! nearest of the 15 levels `[-7, 7]·s` ignores where the error could be absorbed; GPTQ (Frantar et al., "GPTQ: Accurate Post-Training Quantization for Generative
 //! Pre-trained Transformers", ICLR 2023) quantizes the inputs of each output unit one at a time
 //! and spreads each rounding error over the inputs not yet quantized, weighted by the inverse of

@@ -17,6 +17,7 @@ pub mod pictures;
 pub mod preprocess;
 #[cfg(feature = "train")]
 pub mod quantize;
-pub mod serial;
+/// The client of the firmware's serial service (the `lenet-serial` crate).
+pub use lenet_serial as serial;
 #[cfg(feature = "train")]
 pub mod train;

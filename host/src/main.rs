@@ -19,5 +19,6 @@ fn main() -> Result<()> {
         Command::Classify(a) => a.run(),
         Command::Bench(a) => a.run(),
         Command::Inspect(a) => a.run(),
+        Command::Demo(a) => a.run(),
     }
 }

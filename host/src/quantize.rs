@@ -109,7 +109,7 @@ pub enum WeightBits {
     #[value(name = "8")]
     Eight,
     /// int4 with one scale per output unit, rounded as [`Int8Options::rounding`] says (the compact
-    /// blob, about 652 KB, for boards with 1 MB of flash).
+    /// blob, about 637 KiB, for boards with 1 MiB of flash).
     #[value(name = "4")]
     Four,
 }
@@ -317,10 +317,10 @@ pub fn add_int8(w: &mut BlobWriter, q: &QuantizedModel) -> Result<()> {
 /// Which models an exported blob carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Precision {
-    /// The integer-only model (what microcontrollers run; ~1.26 MB).
+    /// The integer-only model (what microcontrollers run; ~1.20 MiB).
     #[default]
     Int8,
-    /// The float model (~5 MB).
+    /// The float model (~4.8 MiB).
     F32,
     /// Both.
     Both,

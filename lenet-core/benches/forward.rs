@@ -16,14 +16,14 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
+use lenet_core::aligned::AlignedBytes;
 use lenet_core::blob::{Activation, BlobWriter, SectionId};
+use lenet_core::golden::Golden;
 use lenet_core::kernels::QuantLayer;
 use lenet_core::kernels::conv::{conv2d_act_pool_f32, conv2d_relu_pool_i8};
 use lenet_core::kernels::dense::{dense_f32, dense_i8};
 use lenet_core::shape::{C1, C2, CONV1_W_LEN, CONV2_W_LEN, FLAT, IN_LEN, P1, POOL1_LEN};
 use lenet_core::{F32Model, I8Model, Model, ScratchF32, ScratchI8};
-
-const RECORD: usize = 784 + 1 + 1 + 10;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,11 +32,9 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Bytes copied into 16-byte aligned storage (blobs must start 4-byte aligned).
+/// Bytes copied into aligned storage (blobs must start 4-byte aligned), kept for the whole run.
 fn aligned(bytes: &[u8]) -> &'static [u8] {
-    let mut v = vec![0u128; bytes.len().div_ceil(16)];
-    bytemuck::cast_slice_mut::<u128, u8>(&mut v)[..bytes.len()].copy_from_slice(bytes);
-    &bytemuck::cast_slice::<u128, u8>(Vec::leak(v))[..bytes.len()]
+    Box::leak(Box::new(AlignedBytes::new(bytes))).bytes()
 }
 
 fn int8_model() -> I8Model<'static> {
@@ -63,9 +61,10 @@ fn f32_model() -> F32Model<'static> {
 }
 
 fn images() -> Vec<[u8; IN_LEN]> {
-    fixture("golden.bin")
-        .chunks_exact(RECORD)
-        .map(|r| r[..IN_LEN].try_into().unwrap())
+    Golden::parse(&fixture("golden.bin"))
+        .expect("whole records")
+        .records()
+        .map(|r| *r.image())
         .collect()
 }
 

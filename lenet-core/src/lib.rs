@@ -7,9 +7,11 @@
 //!   int8 network (arithmetic in [`quant`] and `docs/quantization.md`), the same code on a host and
 //!   on a Cortex-M.
 //! - Buffers are caller-owned ([`ScratchF32`], [`ScratchI8`]); after parsing nothing can fail.
+//! - [`golden`] reads and writes golden vectors (images with the int8 answers a blob must give,
+//!   `docs/golden-vectors.md`); [`aligned`] holds blob bytes at the alignment parsing needs.
 //!
 //! ```
-//! use lenet_core::{Model, ScratchI8, blob::{BlobWriter, Activation, SectionId}};
+//! use lenet_core::{Model, ScratchI8, aligned::AlignedBytes, blob::{BlobWriter, Activation, SectionId}};
 //!
 //! # fn blob() -> Vec<u8> {
 //! #     let mut w = BlobWriter::new(Activation::Relu);
@@ -17,10 +19,10 @@
 //! #     w.finish().unwrap()
 //! # }
 //! # let bytes = blob();
-//! // Blobs must start 4-byte aligned: copy into u32 storage (firmware uses an aligned static).
-//! let mut words = vec![0u32; bytes.len().div_ceil(4)];
-//! bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-//! let model = Model::parse(&bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()])?;
+//! // Blobs must start 4-byte aligned: copy them into aligned storage (firmware embeds them in an
+//! // `Aligned` static).
+//! let blob = AlignedBytes::new(&bytes);
+//! let model = Model::parse(blob.bytes())?;
 //! let f32_model = model.f32().expect("this blob carries the f32 model");
 //! let image = lenet_core::pixels_to_f32(&[0u8; 784]);
 //! let prediction = f32_model.predict(&image, &mut lenet_core::ScratchF32::new());
@@ -40,7 +42,9 @@ compile_error!(
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod aligned;
 pub mod blob;
+pub mod golden;
 pub mod kernels;
 pub mod model;
 pub mod protocol;
@@ -49,5 +53,6 @@ pub mod quant;
 pub mod reference;
 pub mod shape;
 
+pub use aligned::Aligned;
 pub use blob::BlobError;
 pub use model::{F32Model, Fc1, I8Model, Model, Prediction, ScratchF32, ScratchI8, pixels_to_f32};

@@ -2,15 +2,16 @@
 
 mod common;
 
-use common::{
-    Aligned, blob, blob_dense_per_tensor, data_of, entry_of, fix_crc, writer, writer_with,
+use common::{at, blob, blob_dense_per_tensor, data_of, entry_of, fix_crc, writer, writer_with};
+use lenet_core::aligned::AlignedBytes;
+use lenet_core::blob::{
+    Activation, BlobError, BlobWriter, Header, SectionEntry, SectionId, VERSION, WriteError,
 };
-use lenet_core::blob::{BlobError, BlobWriter, SectionId, VERSION, WriteError};
 use lenet_core::{I8Model, Model, ScratchI8, shape};
 use proptest::prelude::*;
 
 fn parse(b: &[u8]) -> Result<(), BlobError> {
-    let a = Aligned::new(b);
+    let a = AlignedBytes::new(b);
     Model::parse(a.bytes()).map(|_| ())
 }
 
@@ -37,7 +38,7 @@ fn crc32_is_the_documented_crc() {
 fn round_trip_views_equal_written_values() {
     let w = writer(3, true, true);
     let bytes = w.finish().unwrap();
-    let a = Aligned::new(&bytes);
+    let a = AlignedBytes::new(&bytes);
     let m = Model::parse(a.bytes()).unwrap();
     let f = m.f32().unwrap();
     let q = m.int8().unwrap();
@@ -66,13 +67,13 @@ fn round_trip_views_equal_written_values() {
 #[test]
 fn parse_accepts_single_precision_blobs_and_trailing_bytes() {
     let f = writer(1, true, false).finish().unwrap();
-    let a = Aligned::new(&f);
+    let a = AlignedBytes::new(&f);
     let m = Model::parse(a.bytes()).unwrap();
     assert!(m.f32().is_some() && m.int8().is_none());
     let mut q = writer(1, false, true).finish().unwrap();
     let len = q.len();
     q.extend_from_slice(&[0xff; 64]); // a blob at the start of an erased flash partition
-    let a = Aligned::new(&q);
+    let a = AlignedBytes::new(&q);
     let m = Model::parse(a.bytes()).unwrap();
     assert!(m.f32().is_none() && m.int8().is_some());
     assert_eq!(m.sections().header().total_len as usize, len);
@@ -82,10 +83,9 @@ fn parse_accepts_single_precision_blobs_and_trailing_bytes() {
 #[test]
 fn parse_unaligned_buffer_is_rejected() {
     let b = blob(1);
-    let (v, len) = Aligned::shifted(&b, 1);
-    let bytes = &bytemuck::cast_slice::<u128, u8>(&v)[1..1 + len];
+    let shifted = AlignedBytes::with_offset(&b, 1);
     assert_eq!(
-        Model::parse(bytes).err(),
+        Model::parse(shifted.bytes()).err(),
         Some(BlobError::UnalignedBuffer { misalignment: 1 })
     );
 }
@@ -117,14 +117,14 @@ fn parse_truncated_body_is_too_short() {
 #[test]
 fn parse_bad_magic_is_rejected() {
     assert_eq!(
-        parse_mutated(|b| b[0] = b'X'),
+        parse_mutated(|b| b[Header::MAGIC_AT.start] = b'X'),
         Err(BlobError::BadMagic { found: *b"XNET" })
     );
 }
 
 #[test]
 fn parse_newer_version_is_unsupported() {
-    let r = parse_mutated(|b| b[4] = 2);
+    let r = parse_mutated(|b| b[Header::VERSION_AT.start] = 2);
     assert_eq!(
         r,
         Err(BlobError::UnsupportedVersion {
@@ -138,7 +138,7 @@ fn parse_newer_version_is_unsupported() {
 #[test]
 fn parse_unknown_model_is_unsupported() {
     assert_eq!(
-        parse_mutated(|b| b[6] = 9),
+        parse_mutated(|b| b[Header::MODEL_AT.start] = 9),
         Err(BlobError::UnsupportedModel { found: 9 })
     );
 }
@@ -146,42 +146,172 @@ fn parse_unknown_model_is_unsupported() {
 #[test]
 fn parse_bad_activation_is_rejected() {
     assert_eq!(
-        parse_mutated(|b| b[16] = 5),
+        parse_mutated(|b| b[Header::ACTIVATION_AT] = 5),
         Err(BlobError::BadActivation { found: 5 })
     );
 }
 
 #[test]
 fn parse_tanh_with_int8_is_rejected() {
+    let tanh = |b: &mut Vec<u8>| b[Header::ACTIVATION_AT] = Activation::Tanh.code();
+    let r = parse_mutated(tanh);
     assert_eq!(
-        parse_mutated(|b| b[16] = 1),
-        Err(BlobError::BadActivation { found: 1 })
+        r,
+        Err(BlobError::Int8NeedsRelu {
+            found: Activation::Tanh
+        })
+    );
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "the int8 model needs ReLU, but the header's activation is tanh (code 1)"
+    );
+    // The int8-only parser rejects it the same way; an f32-only tanh blob is fine.
+    let mut b = blob(7);
+    tanh(&mut b);
+    fix_crc(&mut b);
+    let a = AlignedBytes::new(&b);
+    assert_eq!(
+        I8Model::parse(a.bytes()).map(|_| ()),
+        Err(BlobError::Int8NeedsRelu {
+            found: Activation::Tanh
+        })
+    );
+    let mut f = writer(7, true, false).finish().unwrap();
+    tanh(&mut f);
+    fix_crc(&mut f);
+    let a = AlignedBytes::new(&f);
+    assert_eq!(
+        Model::parse(a.bytes()).unwrap().activation(),
+        Activation::Tanh
     );
 }
 
 #[test]
 fn parse_reserved_bytes_must_be_zero() {
-    assert_eq!(
-        parse_mutated(|b| b[25] = 1),
-        Err(BlobError::ReservedNonZero { offset: 25 })
-    );
+    for reserved in Header::RESERVED_AT {
+        for at in reserved {
+            assert_eq!(
+                parse_mutated(|b| b[at] = 1),
+                Err(BlobError::ReservedNonZero { offset: at as u32 })
+            );
+        }
+    }
     let e = entry_of(&blob(7), SectionId::Fc1Bias);
+    for at in at(e, SectionEntry::RESERVED_AT) {
+        assert_eq!(
+            parse_mutated(|b| b[at] = 1),
+            Err(BlobError::ReservedNonZero { offset: at as u32 })
+        );
+    }
+}
+
+/// Moves section `id`'s data from its place to the end of the blob (at the next multiple of 16,
+/// the total length updated) and zeroes the bytes it leaves.
+fn move_to_end(b: &mut Vec<u8>, id: SectionId) -> usize {
+    let (e, old, len) = (entry_of(b, id), data_of(b, id), id.byte_len());
+    let data = b[old..old + len].to_vec();
+    b[old..old + len].fill(0);
+    let new = lenet_core::blob::align_up(b.len()).unwrap();
+    b.resize(new, 0);
+    b.extend_from_slice(&data);
+    let total = b.len() as u32;
+    b[Header::TOTAL_LEN_AT].copy_from_slice(&total.to_le_bytes());
+    b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&(new as u32).to_le_bytes());
+    old
+}
+
+#[test]
+fn parse_non_zero_gap_is_rejected() {
+    let b0 = blob(7);
+    // The alignment padding after a section whose length is not a multiple of 16.
+    let a = AlignedBytes::new(&b0);
+    let m = Model::parse(a.bytes()).unwrap();
+    let mut spans: Vec<(usize, usize)> = m
+        .sections()
+        .iter()
+        .map(|v| (v.offset as usize, v.offset as usize + v.bytes.len()))
+        .collect();
+    spans.sort();
+    let padding = spans
+        .windows(2)
+        .map(|w| w[0].1..w[1].0)
+        .find(|gap| !gap.is_empty())
+        .expect("the blob has alignment padding");
+    for at in [padding.start, padding.end - 1] {
+        assert_eq!(
+            parse_mutated(|b| b[at] = 0x5a),
+            Err(BlobError::NonZeroGap {
+                offset: at as u32,
+                found: 0x5a
+            })
+        );
+    }
+    // A gap between the table and the first section in address order: conv1.weight, first in
+    // the table, moved to the end. Zero, it is fine (table order and address order may differ).
+    let table_end = lenet_core::blob::table_end(22).unwrap();
+    assert_eq!(data_of(&b0, SectionId::Conv1Weight), table_end);
     assert_eq!(
-        parse_mutated(|b| b[e + 30] = 1),
-        Err(BlobError::ReservedNonZero {
-            offset: e as u32 + 30
+        parse_mutated(|b| {
+            move_to_end(b, SectionId::Conv1Weight);
+        }),
+        Ok(())
+    );
+    assert_eq!(
+        parse_mutated(|b| {
+            let old = move_to_end(b, SectionId::Conv1Weight);
+            b[old + 100] = 7;
+        }),
+        Err(BlobError::NonZeroGap {
+            offset: table_end as u32 + 100,
+            found: 7
         })
     );
+    // A gap after the last section, up to the total length.
+    let r = parse_mutated(|b| {
+        b.extend_from_slice(&[0, 0, 0, 9]);
+        let total = b.len() as u32;
+        b[Header::TOTAL_LEN_AT].copy_from_slice(&total.to_le_bytes());
+    });
+    assert_eq!(
+        r,
+        Err(BlobError::NonZeroGap {
+            offset: b0.len() as u32 + 3,
+            found: 9
+        })
+    );
+    // Bytes past the total length are not part of the blob and may be anything.
+    assert_eq!(parse_mutated(|b| b.extend_from_slice(&[0xff; 16])), Ok(()));
+    assert_eq!(
+        BlobError::NonZeroGap {
+            offset: 1000,
+            found: 0xff
+        }
+        .to_string(),
+        "byte 1000 lies between sections and must be zero, but is 0xff"
+    );
+}
+
+#[test]
+fn committed_fixtures_have_zero_gaps_and_parse() {
+    for name in ["lenet-int8.blob", "lenet-int4.blob"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures")
+            .join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let a = AlignedBytes::new(&bytes);
+        let m = Model::parse(a.bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(m.int8().is_some(), "{name}");
+    }
 }
 
 #[test]
 fn parse_zero_or_huge_section_count_is_rejected() {
     assert_eq!(
-        parse_mutated(|b| b[18..20].copy_from_slice(&[0, 0])),
+        parse_mutated(|b| b[Header::SECTION_COUNT_AT].copy_from_slice(&0u16.to_le_bytes())),
         Err(BlobError::BadSectionCount { found: 0 })
     );
     assert_eq!(
-        parse_mutated(|b| b[18..20].copy_from_slice(&[33, 0])),
+        parse_mutated(|b| b[Header::SECTION_COUNT_AT].copy_from_slice(&33u16.to_le_bytes())),
         Err(BlobError::BadSectionCount { found: 33 })
     );
 }
@@ -198,7 +328,7 @@ fn parse_flipped_bit_is_checksum_mismatch() {
 fn parse_unknown_section_id_is_rejected() {
     let e = entry_of(&blob(7), SectionId::Fc2Bias);
     assert_eq!(
-        parse_mutated(|b| b[e..e + 2].copy_from_slice(&99u16.to_le_bytes())),
+        parse_mutated(|b| b[at(e, SectionEntry::ID_AT)].copy_from_slice(&99u16.to_le_bytes())),
         Err(BlobError::UnknownSection { id: 99 })
     );
 }
@@ -212,12 +342,14 @@ fn parse_duplicate_section_is_rejected() {
         entry_of(&src, SectionId::Conv1Bias),
     );
     let r = parse_mutated(|b| {
-        let entry: Vec<u8> = b[e1..e1 + 20].to_vec();
-        b[e2..e2 + 20].copy_from_slice(&entry);
+        // id, dtype, rank and dims: everything before the offset.
+        let meta = 0..SectionEntry::OFFSET_AT.start;
+        let entry: Vec<u8> = b[at(e1, meta.clone())].to_vec();
+        b[at(e2, meta)].copy_from_slice(&entry);
         let len = SectionId::Conv1Weight.byte_len() as u32;
-        b[e2 + 24..e2 + 28].copy_from_slice(&len.to_le_bytes());
+        b[at(e2, SectionEntry::LEN_AT)].copy_from_slice(&len.to_le_bytes());
         let off = (b.len() as u32 - len) / 16 * 16; // any in-bounds aligned place
-        b[e2 + 20..e2 + 24].copy_from_slice(&off.to_le_bytes());
+        b[at(e2, SectionEntry::OFFSET_AT)].copy_from_slice(&off.to_le_bytes());
     });
     assert_eq!(
         r,
@@ -246,7 +378,7 @@ fn parse_incomplete_precision_is_missing_section() {
 fn parse_wrong_dtype_is_rejected() {
     let e = entry_of(&blob(7), SectionId::Conv1Bias);
     assert_eq!(
-        parse_mutated(|b| b[e + 2] = 3),
+        parse_mutated(|b| b[e + SectionEntry::DTYPE_AT] = 3),
         Err(BlobError::BadDType {
             section: SectionId::Conv1Bias,
             found: 3
@@ -257,7 +389,8 @@ fn parse_wrong_dtype_is_rejected() {
 #[test]
 fn parse_wrong_shape_is_rejected() {
     let e = entry_of(&blob(7), SectionId::Fc1Weight);
-    let r = parse_mutated(|b| b[e + 4..e + 8].copy_from_slice(&250u32.to_le_bytes()));
+    let r =
+        parse_mutated(|b| b[at(e, SectionEntry::dim_at(0))].copy_from_slice(&250u32.to_le_bytes()));
     assert_eq!(
         r,
         Err(BlobError::ShapeMismatch {
@@ -266,7 +399,7 @@ fn parse_wrong_shape_is_rejected() {
             found: [250, 2450, 0, 0]
         })
     );
-    let r = parse_mutated(|b| b[e + 3] = 3);
+    let r = parse_mutated(|b| b[e + SectionEntry::RANK_AT] = 3);
     assert!(matches!(
         r,
         Err(BlobError::ShapeMismatch {
@@ -280,7 +413,7 @@ fn parse_wrong_shape_is_rejected() {
 fn parse_wrong_length_is_rejected() {
     let e = entry_of(&blob(7), SectionId::Fc2Bias);
     assert_eq!(
-        parse_mutated(|b| b[e + 24..e + 28].copy_from_slice(&36u32.to_le_bytes())),
+        parse_mutated(|b| b[at(e, SectionEntry::LEN_AT)].copy_from_slice(&36u32.to_le_bytes())),
         Err(BlobError::LengthMismatch {
             section: SectionId::Fc2Bias,
             expected: 40,
@@ -295,7 +428,7 @@ fn parse_section_past_end_is_out_of_bounds() {
     let e = entry_of(&b0, SectionId::Fc2Bias);
     let off = (b0.len() as u32).div_ceil(16) * 16;
     assert_eq!(
-        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        parse_mutated(|b| b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&off.to_le_bytes())),
         Err(BlobError::SectionOutOfBounds {
             section: SectionId::Fc2Bias,
             offset: off,
@@ -303,10 +436,13 @@ fn parse_section_past_end_is_out_of_bounds() {
         })
     );
     // Overflowing offset + len on a 32-bit reader.
-    let r = parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&0xffff_fff0u32.to_le_bytes()));
+    let r = parse_mutated(|b| {
+        b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&0xffff_fff0u32.to_le_bytes())
+    });
     assert!(matches!(r, Err(BlobError::SectionOutOfBounds { .. })));
     // Data may not start inside the header or the section table.
-    let r = parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&32u32.to_le_bytes()));
+    let r =
+        parse_mutated(|b| b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&32u32.to_le_bytes()));
     assert_eq!(
         r,
         Err(BlobError::SectionOutOfBounds {
@@ -323,7 +459,7 @@ fn parse_misaligned_offset_is_rejected() {
     let e = entry_of(&b0, SectionId::Fc2Bias);
     let off = data_of(&b0, SectionId::Fc2Bias) as u32 + 4;
     assert_eq!(
-        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        parse_mutated(|b| b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&off.to_le_bytes())),
         Err(BlobError::Misaligned {
             section: SectionId::Fc2Bias,
             offset: off
@@ -337,7 +473,7 @@ fn parse_overlapping_sections_are_rejected() {
     let e = entry_of(&b0, SectionId::Conv2Bias);
     let off = data_of(&b0, SectionId::Conv2Weight) as u32;
     assert_eq!(
-        parse_mutated(|b| b[e + 20..e + 24].copy_from_slice(&off.to_le_bytes())),
+        parse_mutated(|b| b[at(e, SectionEntry::OFFSET_AT)].copy_from_slice(&off.to_le_bytes())),
         Err(BlobError::Overlap {
             section: SectionId::Conv2Bias,
             other: SectionId::Conv2Weight
@@ -405,7 +541,7 @@ fn parse_out_of_range_quant_params_are_rejected() {
 fn per_tensor_requantization_round_trips() {
     use SectionId as S;
     let b = blob_dense_per_tensor(5);
-    let a = Aligned::new(&b);
+    let a = AlignedBytes::new(&b);
     let m = Model::parse(a.bytes()).unwrap();
     let q = m.int8().unwrap();
     assert!(!q.conv1.requant.is_per_tensor() && !q.conv2.requant.is_per_tensor());
@@ -456,7 +592,7 @@ fn per_tensor_requantization_is_validated() {
     // [2, 2] is neither shape; [2, 1] is only allowed for requantization sections.
     let r = parse_mutated_per_tensor(|b| {
         let e = entry_of(b, S::Fc1Requant);
-        b[e + 8..e + 12].copy_from_slice(&2u32.to_le_bytes());
+        b[at(e, SectionEntry::dim_at(1))].copy_from_slice(&2u32.to_le_bytes());
     });
     assert_eq!(
         r,
@@ -468,9 +604,10 @@ fn per_tensor_requantization_is_validated() {
     );
     let r = parse_mutated(|b| {
         let e = entry_of(b, S::Fc2BiasQ);
-        b[e + 3] = 2;
-        b[e + 4..e + 12].copy_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0]);
-        b[e + 24..e + 28].copy_from_slice(&8u32.to_le_bytes());
+        b[e + SectionEntry::RANK_AT] = 2;
+        b[at(e, SectionEntry::dim_at(0))].copy_from_slice(&2u32.to_le_bytes());
+        b[at(e, SectionEntry::dim_at(1))].copy_from_slice(&1u32.to_le_bytes());
+        b[at(e, SectionEntry::LEN_AT)].copy_from_slice(&8u32.to_le_bytes());
     });
     assert_eq!(
         r,
@@ -483,7 +620,7 @@ fn per_tensor_requantization_is_validated() {
     // Per-tensor shape with the per-channel length, and the other way round.
     let r = parse_mutated_per_tensor(|b| {
         let e = entry_of(b, S::Fc2Requant);
-        b[e + 24..e + 28].copy_from_slice(&80u32.to_le_bytes());
+        b[at(e, SectionEntry::LEN_AT)].copy_from_slice(&80u32.to_le_bytes());
     });
     assert_eq!(
         r,
@@ -495,7 +632,7 @@ fn per_tensor_requantization_is_validated() {
     );
     let r = parse_mutated(|b| {
         let e = entry_of(b, S::Fc2Requant);
-        b[e + 24..e + 28].copy_from_slice(&8u32.to_le_bytes());
+        b[at(e, SectionEntry::LEN_AT)].copy_from_slice(&8u32.to_le_bytes());
     });
     assert_eq!(
         r,
@@ -529,7 +666,7 @@ fn i8_parse_checks_like_the_full_parser() {
         blob_dense_per_tensor(3),
         writer(3, false, true).finish().unwrap(),
     ] {
-        let a = Aligned::new(&b);
+        let a = AlignedBytes::new(&b);
         let full = *Model::parse(a.bytes()).unwrap().int8().unwrap();
         let lean = I8Model::parse(a.bytes()).unwrap();
         let pixels: [u8; shape::IN_LEN] = core::array::from_fn(|i| (i * 37 % 256) as u8);
@@ -541,7 +678,7 @@ fn i8_parse_checks_like_the_full_parser() {
     }
     // No int8 model: the first int8 section is missing.
     let f = writer(3, true, false).finish().unwrap();
-    let a = Aligned::new(&f);
+    let a = AlignedBytes::new(&f);
     assert_eq!(
         I8Model::parse(a.bytes()).map(|_| ()),
         Err(BlobError::MissingSection {
@@ -552,7 +689,7 @@ fn i8_parse_checks_like_the_full_parser() {
     let mut w = writer(3, false, true);
     w.add_f32(SectionId::Fc2Bias, &[0.0; 10]).unwrap();
     let b = w.finish().unwrap();
-    let a = Aligned::new(&b);
+    let a = AlignedBytes::new(&b);
     assert_eq!(
         I8Model::parse(a.bytes()).map(|_| ()),
         Model::parse(a.bytes()).map(|_| ())
@@ -564,7 +701,7 @@ fn i8_parse_checks_like_the_full_parser() {
     let mut b = blob(3);
     let at = data_of(&b, SectionId::Fc1WeightQ) + 5;
     b[at] ^= 1;
-    let a = Aligned::new(&b);
+    let a = AlignedBytes::new(&b);
     assert!(matches!(
         I8Model::parse(a.bytes()),
         Err(BlobError::ChecksumMismatch { .. })
@@ -621,7 +758,7 @@ proptest! {
         if repair && b.len() >= 16 {
             fix_crc(&mut b);
         }
-        let a = Aligned::new(&b);
+        let a = AlignedBytes::new(&b);
         let lean = I8Model::parse(a.bytes());
         match Model::parse(a.bytes()) {
             Ok(m) => {
@@ -641,7 +778,7 @@ proptest! {
     /// Arbitrary bytes never panic the parser.
     #[test]
     fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let a = Aligned::new(&bytes);
+        let a = AlignedBytes::new(&bytes);
         let _ = Model::parse(a.bytes());
         let _ = I8Model::parse(a.bytes());
     }

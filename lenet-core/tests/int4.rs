@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Aligned, Rng, fix_crc};
+use common::{Rng, fix_crc};
+use lenet_core::aligned::AlignedBytes;
 use lenet_core::blob::{BlobError, BlobWriter, DType, SectionId, i4};
 use lenet_core::kernels::dense::dense_i4;
 use lenet_core::kernels::{QuantLayer, Requant};
@@ -88,7 +89,7 @@ fn random_fc1(seed: u64) -> Vec<i8> {
 
 /// Offset of `fc1.weight.q`'s data in a blob written by `BlobWriter`.
 fn fc1_offset(b: &[u8]) -> usize {
-    let a = Aligned::new(b);
+    let a = AlignedBytes::new(b);
     let s = lenet_core::blob::Sections::parse(a.bytes()).unwrap();
     let v = s.iter().find(|v| v.id == SectionId::Fc1WeightQ).unwrap();
     v.offset as usize
@@ -98,7 +99,7 @@ fn fc1_offset(b: &[u8]) -> usize {
 fn int4_fc1_parses_into_views_of_the_packed_rows() {
     let fc1 = random_fc1(11);
     let bytes = int4_blob(3, &fc1);
-    let a = Aligned::new(&bytes);
+    let a = AlignedBytes::new(&bytes);
     let m = Model::parse(a.bytes()).unwrap();
     let q = m.int8().unwrap();
     assert_eq!(q.fc1.weight_bits(), 4);
@@ -130,7 +131,7 @@ fn the_parser_rejects_minus_eight_and_padding_nibbles() {
     let at = fc1_offset(&good);
     let rb = i4::row_bytes(FLAT);
     let parse = |b: &[u8]| {
-        let a = Aligned::new(b);
+        let a = AlignedBytes::new(b);
         Model::parse(a.bytes()).map(|_| ())
     };
     // Element 5 of row 2 (byte 1, high nibble) set to 0x8 (-8).
@@ -171,7 +172,7 @@ fn dtype_4_is_accepted_only_for_fc1_weights() {
         .unwrap();
     b[entry + 2] = 4;
     fix_crc(&mut b);
-    let a = Aligned::new(&b);
+    let a = AlignedBytes::new(&b);
     let err = Model::parse(a.bytes()).unwrap_err();
     assert_eq!(
         err,
@@ -192,22 +193,21 @@ fn dtype_4_is_accepted_only_for_fc1_weights() {
 
 #[test]
 fn compact_fixture_matches_its_golden_vectors_bit_for_bit() {
-    const RECORD: usize = 784 + 1 + 1 + 10;
-    let blob = Aligned::new(&fixture("lenet-int4.blob"));
+    let blob = AlignedBytes::new(&fixture("lenet-int4.blob"));
     assert!(blob.bytes().len() <= 700_000);
     let q = I8Model::parse(blob.bytes()).expect("compact blob parses");
     assert_eq!(q.fc1.weight_bits(), 4);
-    let golden = fixture("golden-int4.bin");
+    let bytes = fixture("golden-int4.bin");
+    let golden = lenet_core::golden::Golden::parse(&bytes).expect("whole records");
     let mut scratch = ScratchI8::new();
-    for (i, rec) in golden.chunks_exact(RECORD).enumerate() {
-        let pixels: &[u8; 784] = rec[..784].try_into().unwrap();
-        let expected: Vec<i8> = rec[786..].iter().map(|&b| b as i8).collect();
+    for (i, rec) in golden.records().enumerate() {
+        let pixels = rec.image();
         let p = q.predict(pixels, &mut scratch);
-        assert_eq!(&p.logits[..], &expected[..], "record {i}");
-        assert_eq!(p.digit, rec[785], "record {i}");
+        assert_eq!(p.logits, rec.logits(), "record {i}");
+        assert_eq!(p.digit, rec.digit(), "record {i}");
         assert_eq!(q.forward_portable(pixels, &mut scratch), p.logits);
     }
-    assert_eq!(golden.len() / RECORD, 20);
+    assert_eq!(golden.len(), 20);
 }
 
 /// One random int4 dense case against the reference twin.
@@ -275,7 +275,7 @@ proptest! {
             b[i] = v;
         }
         fix_crc(&mut b);
-        let a = Aligned::new(&b);
+        let a = AlignedBytes::new(&b);
         if let Ok(m) = Model::parse(a.bytes())
             && let Some(q) = m.int8()
         {

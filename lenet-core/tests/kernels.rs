@@ -8,7 +8,8 @@
 //!   `lenet_core::reference`), the portable kernels, the dispatched `forward`, the packed models
 //!   and, on x86-64, each SIMD family forced on its own (int8 AVX2, int8 AVX-512 VNNI, f32
 //!   AVX-512 F, unpacked and packed). Every variant runs the same cases (golden images with their
-//!   committed logits, random models requantized per channel, per tensor and mixed, saturating
+//!   committed logits, the rounding-tie stress set, random models requantized per channel, per
+//!   tensor and mixed, saturating
 //!   weights, extreme requantization, f32 special values and tanh) and a proptest over random
 //!   models, and must give the reference's logits and every intermediate buffer.
 //! - **Requantization lanes** (x86-64): the AVX-512 output stage against scalar `requantize`,
@@ -26,8 +27,10 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::{Aligned, Rng};
+use common::Rng;
+use lenet_core::aligned::AlignedBytes;
 use lenet_core::blob::{Activation, BlobWriter, SectionId};
+use lenet_core::golden::Golden;
 use lenet_core::kernels::conv::conv2d_relu_pool_i8;
 use lenet_core::kernels::dense::dense_i8;
 use lenet_core::kernels::{QuantLayer, Requant};
@@ -412,8 +415,6 @@ fn expected_isas_are_available() {
 // ---------------------------------------------------------------------------------------------
 // Network cases: blobs and images, the same for every variant.
 
-const RECORD: usize = 784 + 1 + 1 + 10;
-
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures")
@@ -527,22 +528,26 @@ fn i8_case(name: &str) -> I8Case {
     };
     match name {
         "golden" => {
-            let golden = fixture("golden.bin");
-            let records: Vec<&[u8]> = golden.chunks_exact(RECORD).collect();
+            let bytes = fixture("golden.bin");
+            let golden = Golden::parse(&bytes).expect("whole records");
             I8Case {
                 models: vec![(
                     fixture("lenet-int8.blob"),
-                    records
-                        .iter()
-                        .map(|r| r[..784].try_into().unwrap())
-                        .collect(),
+                    golden.records().map(|r| *r.image()).collect(),
                 )],
-                golden: Some(
-                    records
-                        .iter()
-                        .map(|r| core::array::from_fn(|i| r[786 + i] as i8))
-                        .collect(),
-                ),
+                golden: Some(golden.records().map(|r| r.logits()).collect()),
+            }
+        }
+        "tie_stress" => {
+            // The rounding-tie stress set (docs/quantization.md, section 6).
+            let bytes = fixture("golden-tie-stress.bin");
+            let golden = Golden::parse(&bytes).expect("whole records");
+            I8Case {
+                models: vec![(
+                    fixture("tie-stress.blob"),
+                    golden.records().map(|r| *r.image()).collect(),
+                )],
+                golden: Some(golden.records().map(|r| r.logits()).collect()),
             }
         }
         "committed_blob_random_images" => {
@@ -796,7 +801,7 @@ fn check_i8_case(v: &I8Variant, case: &str) {
         c.models
             .iter()
             .map(|(blob, images)| {
-                let blob = Aligned::new(blob);
+                let blob = AlignedBytes::new(blob);
                 let model = Model::parse(blob.bytes()).unwrap();
                 (I8_REFERENCE.run)(model.int8().unwrap(), images).unwrap()
             })
@@ -804,7 +809,7 @@ fn check_i8_case(v: &I8Variant, case: &str) {
     });
     let mut k = 0;
     for (mi, ((blob, images), want)) in c.models.iter().zip(want.iter()).enumerate() {
-        let blob = Aligned::new(blob);
+        let blob = AlignedBytes::new(blob);
         let model = Model::parse(blob.bytes()).unwrap();
         let got = (v.run)(model.int8().unwrap(), images)
             .unwrap_or_else(|| panic!("{test}: did not run on model {mi}"));
@@ -838,7 +843,7 @@ fn check_i8_random(v: &I8Variant, seed: u64, img: u64) {
     } else {
         Values::Extreme
     };
-    let blob = Aligned::new(&int8_blob(seed, shape, values));
+    let blob = AlignedBytes::new(&int8_blob(seed, shape, values));
     let model = Model::parse(blob.bytes()).unwrap();
     let m = model.int8().unwrap();
     let images = [random_pixels(&mut Rng(img | 1))];
@@ -856,6 +861,11 @@ macro_rules! i8_variant_tests {
             #[test]
             fn golden() {
                 check_i8_case(&$v, "golden");
+            }
+
+            #[test]
+            fn tie_stress() {
+                check_i8_case(&$v, "tie_stress");
             }
 
             #[test]
@@ -943,9 +953,10 @@ fn f32_case(name: &str) -> F32Case {
         "golden_images" => F32Case {
             models: vec![(
                 common::blob(1),
-                fixture("golden.bin")
-                    .chunks_exact(RECORD)
-                    .map(|r| lenet_core::pixels_to_f32(r[..784].try_into().unwrap()))
+                Golden::parse(&fixture("golden.bin"))
+                    .expect("whole records")
+                    .records()
+                    .map(|r| lenet_core::pixels_to_f32(r.image()))
                     .collect(),
             )],
             tanh: false,
@@ -1131,7 +1142,7 @@ fn assert_same_f32(what: &str, got: &F32Run, want: &F32Run) {
 
 /// Parses `blob` and runs `f` on its f32 model (as a tanh model if `tanh`).
 fn with_f32<T>(blob: &[u8], tanh: bool, f: impl FnOnce(&F32Model<'_>) -> T) -> T {
-    let blob = Aligned::new(blob);
+    let blob = AlignedBytes::new(blob);
     let model = Model::parse(blob.bytes()).unwrap();
     let mut m = *model.f32().unwrap();
     if tanh {

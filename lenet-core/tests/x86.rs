@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::{Aligned, Rng};
+use common::Rng;
+use lenet_core::aligned::AlignedBytes;
 use lenet_core::kernels::x86::{self, I8Isa};
 use lenet_core::model::{PackedF32, PackedI8};
 use lenet_core::{I8Model, Model, ScratchF32, ScratchI8};
@@ -41,7 +42,7 @@ fn features_are_reported_consistently() {
 
 #[test]
 fn dispatch_picks_the_fastest_family_the_cpu_has() {
-    let blob = Aligned::new(&fixture("lenet-int8.blob"));
+    let blob = AlignedBytes::new(&fixture("lenet-int8.blob"));
     let model = Model::parse(blob.bytes()).unwrap();
     let q = model.int8().unwrap();
     let want = I8Isa::ALL.into_iter().rev().find(|isa| isa.available());
@@ -58,7 +59,7 @@ fn dispatch_picks_the_fastest_family_the_cpu_has() {
         assert_eq!(ran.is_some(), isa.available(), "{}", isa.name());
     }
     let bytes = common::blob(3);
-    let blob = Aligned::new(&bytes);
+    let blob = AlignedBytes::new(&bytes);
     let model = Model::parse(blob.bytes()).unwrap();
     let f = model.f32().unwrap();
     assert_eq!(PackedF32::new(f).accelerated(), x86::f32_available());
@@ -97,7 +98,7 @@ fn check_falls_back(m: &I8Model<'_>, pixels: &[u8; 784]) {
 #[test]
 fn int8_hand_edited_models_fall_back_to_portable() {
     let bytes = common::blob(11);
-    let blob = Aligned::new(&bytes);
+    let blob = AlignedBytes::new(&bytes);
     let model = Model::parse(blob.bytes()).unwrap();
     let base = *model.int8().unwrap();
     let pixels = random_pixels(&mut Rng(3));
@@ -139,7 +140,7 @@ fn int8_hand_edited_models_fall_back_to_portable() {
 #[test]
 fn f32_tanh_models_fall_back_to_portable() {
     let bytes = common::blob(21);
-    let blob = Aligned::new(&bytes);
+    let blob = AlignedBytes::new(&bytes);
     let model = Model::parse(blob.bytes()).unwrap();
     let mut f = *model.f32().unwrap();
     f.activation = lenet_core::blob::Activation::Tanh;

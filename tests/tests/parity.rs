@@ -22,7 +22,7 @@ fn mnist() -> &'static Mnist {
 }
 
 fn device() -> Device {
-    Backend::Flex.device()
+    Backend::Flex.device().expect("flex is always built in")
 }
 
 /// Adam 1e-3 (constant), one pass over 12,000 training images: a real, short training run.

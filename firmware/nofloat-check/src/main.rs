@@ -10,16 +10,14 @@
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
+use lenet_core::aligned::{A16, Aligned};
 use lenet_core::{Model, ScratchI8};
 
-#[repr(C, align(16))]
-struct Aligned([u8; 64]);
-
-static BLOB: Aligned = Aligned([0; 64]);
+static BLOB: Aligned<A16, [u8; 64]> = Aligned::new([0; 64]);
 
 #[entry]
 fn main() -> ! {
-    let bytes: &[u8] = black_box(&BLOB.0[..]);
+    let bytes: &[u8] = black_box(&BLOB[..]);
     let model = Model::parse(bytes).ok();
     if let Some(int8) = model.as_ref().and_then(|m| m.int8()) {
         let pixels = black_box([0u8; 784]);

@@ -1,5 +1,5 @@
 //! Exercises the firmware's serial service over a link (`tcp:HOST:PORT` or a device path) with
-//! the host's client (`host/src/serial.rs`, compiled in here):
+//! the host's client (the `lenet-serial` crate):
 //!
 //! ```text
 //! serial-check classify --serial SPEC [--count N] [--golden FILE]
@@ -12,19 +12,14 @@
 //! an error frame for each fault and a correct answer to the valid request after it.
 //! The golden file defaults to `$LENET_GOLDEN`, then `../tests/fixtures/golden.bin`.
 
-#[path = "../../../host/src/serial.rs"]
-#[allow(dead_code)]
-mod serial;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use lenet_core::protocol::{FrameError, Message, encode};
 use lenet_core::shape::{CLASSES, IN_LEN};
-use serial::SerialClient;
+use lenet_serial::SerialClient;
 
-const RECORD_LEN: usize = IN_LEN + 2 + CLASSES;
 /// Longer than the firmware's 200 ms frame timeout (200 M emulated instructions under
 /// `-icount`), with room for QEMU on a loaded machine.
 const QUIET: Duration = Duration::from_millis(5000);
@@ -38,18 +33,15 @@ struct Golden {
 
 fn load_golden(path: &str) -> anyhow::Result<Vec<Golden>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading golden vectors {path}"))?;
-    ensure!(
-        !bytes.is_empty() && bytes.len() % RECORD_LEN == 0,
-        "{path}: {} bytes is not a whole number of {RECORD_LEN}-byte records",
-        bytes.len()
-    );
-    Ok(bytes
-        .chunks_exact(RECORD_LEN)
+    let file = lenet_core::golden::Golden::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("golden vectors {path}: {e}"))?;
+    Ok(file
+        .records()
         .map(|r| Golden {
-            pixels: r[..IN_LEN].try_into().expect("record slice"),
-            label: r[IN_LEN],
-            digit: r[IN_LEN + 1],
-            logits: std::array::from_fn(|i| r[IN_LEN + 2 + i] as i8),
+            pixels: *r.image(),
+            label: r.label(),
+            digit: r.digit(),
+            logits: r.logits(),
         })
         .collect())
 }

@@ -42,7 +42,7 @@ fn main() -> ! {
     let unit = <board::Meter as InferenceMeter>::UNIT;
 
     m.start();
-    for (q, &p) in b.input.iter_mut().zip(record.pixels) {
+    for (q, &p) in b.input.iter_mut().zip(record.image()) {
         *q = pixel_to_i8(p);
     }
     let input = m.stop();
@@ -60,7 +60,7 @@ fn main() -> ! {
     model.run_fc2(&b.fc1, &mut logits);
     let fc2 = m.stop();
 
-    let ok = logits == record.logits;
+    let ok = logits == record.logits();
     defmt::info!("input  {=u32} {=str}", input, unit);
     for (name, cost, macs) in [
         ("conv1", conv1, 392_000u32),

@@ -2,7 +2,7 @@
 //!
 //! - Boot: the ESP-IDF second-stage bootloader (flashed by espflash) loads the app from the
 //!   `factory` partition of `memory/esp32c3-partitions.csv` (4,032 KiB: the default 1 MiB app
-//!   partition cannot hold the 1.26 MB weight blob) after checking its app descriptor
+//!   partition cannot hold the 1.20 MiB weight blob) after checking its app descriptor
 //!   (`esp_app_desc!`, in `.flash.appdesc`). esp-hal's `linkall.x` maps flash through the cache
 //!   (code at `0x4200_0000`, the blob and other read-only data at `0x3C00_0000`).
 //! - Clocks: CPU at 160 MHz (`CpuClock::max()`); `esp_hal::init` disables the watchdogs.

@@ -43,6 +43,6 @@ impl BenchArgs {
             rounds: self.rounds,
             train_steps: self.train_steps,
         };
-        bench::run(blob.bytes(), &mnist, &Backend::Flex.device(), &opts)
+        bench::run(blob.bytes(), &mnist, &Backend::Flex.device()?, &opts)
     }
 }

@@ -14,7 +14,7 @@ use super::source::parse_blob;
 /// Options of `host classify`.
 #[derive(Args)]
 pub struct ClassifyArgs {
-    /// `tcp:HOST:PORT` (QEMU) or a serial device path (configure it raw at 115200 first).
+    /// `tcp:HOST:PORT` (QEMU) or a serial device path (opened raw at 115200 baud, 8N1).
     #[arg(long)]
     pub serial: String,
     /// The blob the device runs (its int8 model gives the expected answers).

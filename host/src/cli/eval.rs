@@ -69,7 +69,7 @@ impl EvalArgs {
                 (format!("lenet-core {precision}"), report)
             }
             Source::Checkpoint { path, backend } => {
-                let device = backend.device();
+                let device = backend.device()?;
                 let (model, _) = train::load_checkpoint(path, Act::Relu, &device)?;
                 let logits = host::model::logits(&model, &test.images, &device);
                 let digits = logits

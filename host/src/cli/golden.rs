@@ -6,12 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use host::{data, export};
+use lenet_core::golden::{self, RECORD_LEN};
 
 use super::DataArgs;
 use super::source::parse_blob;
-
-/// Bytes per record: 784 pixels, label, digit, 10 int8 logits.
-pub const RECORD_LEN: usize = 796;
 
 /// Options of `host golden`.
 #[derive(Args)]
@@ -48,11 +46,9 @@ impl GoldenArgs {
         let mut scratch = Box::new(lenet_core::ScratchI8::new());
         for k in 0..count {
             let i = k * step;
-            let p = q.predict(test.image(i), &mut scratch);
-            bytes.extend_from_slice(test.image(i));
-            bytes.push(test.labels[i]);
-            bytes.push(p.digit);
-            bytes.extend(p.logits.iter().map(|&v| v as u8));
+            let image = test.image(i);
+            let p = q.predict(image, &mut scratch);
+            bytes.extend_from_slice(&golden::encode(image, test.labels[i], &p));
         }
         let out = &self.out;
         host::io::write_atomic(out, &bytes)

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod classify;
 pub mod curve;
+pub mod demo;
 pub mod eval;
 pub mod golden;
 pub mod inspect;
@@ -61,6 +62,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Describe a blob: sections, shapes, dtypes, quantization parameters, CRC.
     Inspect(inspect::InspectArgs),
+    /// Serve the draw-a-digit page (WebAssembly, the int8 model in the browser) and print its URL.
+    Demo(demo::DemoArgs),
 }
 
 /// Where the MNIST files are.

@@ -29,11 +29,11 @@ pub struct QuantizeArgs {
     #[arg(long, default_value_t = 3000)]
     pub calibration: usize,
     /// Weight scales of the dense layers (the convolutions always get one per channel):
-    /// per tensor gives the smallest blob, per channel 4 KB more.
+    /// per tensor gives the smallest blob, per channel about 4 KiB more.
     #[arg(long, value_enum, default_value_t = Granularity::PerTensor)]
     pub dense_scales: Granularity,
-    /// Bits per fc1 weight: 8, or 4 for the compact blob (about 652 KB; one scale per output
-    /// unit) that boards with 1 MB of flash hold.
+    /// Bits per fc1 weight: 8, or 4 for the compact blob (about 637 KiB; one scale per output
+    /// unit) that boards with 1 MiB of flash hold.
     #[arg(long, value_enum, default_value_t = WeightBits::Eight)]
     pub weight_bits: WeightBits,
     /// How int4 weights are rounded (with `--weight-bits 4`): to nearest, or by GPTQ, which
@@ -61,7 +61,7 @@ impl QuantizeArgs {
     /// # Errors
     /// An unreadable checkpoint, missing data, or a failed quantization or write.
     pub fn run(self) -> Result<()> {
-        let device = Backend::Flex.device();
+        let device = Backend::Flex.device()?;
         let (model, _) = train::load_checkpoint(&self.load_model, Act::Relu, &device)?;
         let mnist = data::load(&self.data.data_dir)?;
         export_blob(

@@ -132,7 +132,7 @@ impl Source<'_> {
                 }
             }
             Self::Checkpoint { path, backend } => {
-                let device = backend.device();
+                let device = backend.device()?;
                 let (model, _) = train::load_checkpoint(path, Act::Relu, &device)?;
                 Ok(host::model::logits(&model, &images.images, &device)
                     .into_iter()

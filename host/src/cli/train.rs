@@ -79,11 +79,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 3000, requires = "export")]
     pub calibration: usize,
     /// Weight scales of the int8 dense layers (the convolutions always get one per channel):
-    /// per tensor gives the smallest blob, per channel 4 KB more.
+    /// per tensor gives the smallest blob, per channel about 4 KiB more.
     #[arg(long, value_enum, default_value_t = Granularity::PerTensor, requires = "export")]
     pub dense_scales: Granularity,
-    /// Bits per fc1 weight: 8, or 4 for the compact blob (about 652 KB; one scale per output
-    /// unit) that boards with 1 MB of flash hold.
+    /// Bits per fc1 weight: 8, or 4 for the compact blob (about 637 KiB; one scale per output
+    /// unit) that boards with 1 MiB of flash hold.
     #[arg(long, value_enum, default_value_t = WeightBits::Eight, requires = "export")]
     pub weight_bits: WeightBits,
     /// How int4 weights are rounded (with `--weight-bits 4`).
@@ -147,8 +147,18 @@ impl TrainArgs {
     /// Missing data, a failed training, load, save or export.
     pub fn run(self) -> Result<()> {
         let cfg = self.config();
+        let device = self.backend.device()?;
+        if let Some(adapter) = self.backend.adapter()? {
+            println!("wgpu adapter: {adapter}");
+            if adapter.software {
+                println!(
+                    "note: {} is a software rasterizer running on the CPU; \
+                     `--backend flex` trains faster here",
+                    adapter.name
+                );
+            }
+        }
         let mnist = data::load(&self.data.data_dir)?;
-        let device = self.backend.device();
         let model = match &self.load_model {
             Some(path) => {
                 let model = self.load(path, &device)?;

@@ -7,37 +7,137 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Act;
 
-/// Compute backend for burn.
+/// Compute backend for burn. Every backend can be named on the command line; one that this
+/// binary was built without gives [`BackendError::NotCompiled`] naming the cargo feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// burn-flex: the fast pure-Rust CPU backend (default).
     #[default]
     Flex,
-    /// burn-ndarray: the older CPU backend (needs the `ndarray` feature; much slower to train).
-    #[cfg(feature = "ndarray")]
+    /// burn-ndarray: the older CPU backend (cargo feature `ndarray`; much slower to train).
     Ndarray,
-    /// wgpu: Vulkan/Metal/DX12 GPUs (needs the `wgpu` feature).
-    #[cfg(feature = "wgpu")]
+    /// wgpu: Vulkan, Metal, DX12 or OpenGL GPUs (cargo feature `wgpu`).
     Wgpu,
-    /// CUDA: NVIDIA GPUs (needs the `cuda` feature).
-    #[cfg(feature = "cuda")]
+    /// CUDA: NVIDIA GPUs (cargo feature `cuda`).
     Cuda,
 }
 
+/// Why a [`Backend`] gave no device.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The binary was built without the backend's cargo feature.
+    #[error(
+        "this host binary was built without the `{feature}` backend: rebuild it with \
+         `cargo build --release -p host --features {feature}`, or train on the CPU with \
+         `--backend flex`"
+    )]
+    NotCompiled {
+        /// The cargo feature (and the `--backend` value).
+        feature: &'static str,
+    },
+    /// wgpu found no adapter on any graphics API.
+    #[error(
+        "--backend wgpu: no GPU adapter found on Vulkan, Metal, DX12 or OpenGL ({detail}). \
+         Install the GPU's driver (on Linux its Vulkan driver; Mesa's software driver lavapipe, \
+         Debian package `mesa-vulkan-drivers`, runs anywhere but slower than the CPU backend), \
+         or train on the CPU with `--backend flex`"
+    )]
+    NoAdapter {
+        /// What the graphics stack answered.
+        detail: String,
+    },
+}
+
+/// The GPU adapter a wgpu device runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adapter {
+    /// The driver's name for the device, e.g. "NVIDIA H200" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// Discrete, integrated, virtual, CPU (a software rasterizer) or other.
+    pub kind: String,
+    /// The graphics API: Vulkan, Metal, Dx12 or Gl.
+    pub api: String,
+    /// Whether the adapter is a software rasterizer running on the CPU (lavapipe, llvmpipe,
+    /// WARP): it works, but slower than `--backend flex`.
+    pub software: bool,
+}
+
+impl std::fmt::Display for Adapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}, {})", self.name, self.kind, self.api)
+    }
+}
+
 impl Backend {
-    /// The burn device for this backend.
-    pub fn device(self) -> Device {
+    /// The cargo feature (and `--backend` value) of this backend.
+    pub fn feature(self) -> &'static str {
         match self {
-            Self::Flex => Device::flex(),
+            Self::Flex => "flex",
+            Self::Ndarray => "ndarray",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this binary was built with the backend.
+    pub fn compiled(self) -> bool {
+        match self {
+            Self::Flex => true,
+            Self::Ndarray => cfg!(feature = "ndarray"),
+            Self::Wgpu => cfg!(feature = "wgpu"),
+            Self::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The burn device for this backend, after checking that it is compiled in and, for wgpu,
+    /// that an adapter exists ([`Backend::adapter`]).
+    ///
+    /// # Errors
+    /// [`BackendError::NotCompiled`] or [`BackendError::NoAdapter`].
+    pub fn device(self) -> Result<Device, BackendError> {
+        if !self.compiled() {
+            return Err(BackendError::NotCompiled {
+                feature: self.feature(),
+            });
+        }
+        match self {
             #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
-            Self::Ndarray => Device::ndarray(),
+            Self::Ndarray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Device::wgpu(burn::tensor::DeviceKind::default()),
+            Self::Wgpu => {
+                self.adapter()?;
+                Ok(Device::wgpu(burn::tensor::DeviceKind::default()))
+            }
             #[cfg(feature = "cuda")]
-            Self::Cuda => Device::cuda(0),
+            Self::Cuda => Ok(Device::cuda(0)),
+            _ => Ok(Device::flex()),
         }
+    }
+
+    /// The GPU adapter a wgpu device would run on: the one burn's default device picks (the
+    /// high-performance adapter of the first graphics API that has one). `None` for the other
+    /// backends.
+    ///
+    /// # Errors
+    /// [`BackendError::NotCompiled`] without the `wgpu` feature; [`BackendError::NoAdapter`]
+    /// when no graphics API offers an adapter.
+    pub fn adapter(self) -> Result<Option<Adapter>, BackendError> {
+        if self != Self::Wgpu {
+            return Ok(None);
+        }
+        if !self.compiled() {
+            return Err(BackendError::NotCompiled {
+                feature: self.feature(),
+            });
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            super::gpu::adapter().map(Some)
+        }
+        #[cfg(not(feature = "wgpu"))]
+        unreachable!("checked above")
     }
 }
 

@@ -6,6 +6,8 @@
 
 mod checkpoint;
 mod config;
+#[cfg(feature = "wgpu")]
+mod gpu;
 mod run;
 mod state;
 
@@ -17,7 +19,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use checkpoint::{CheckpointMeta, load_checkpoint, load_meta, save_checkpoint};
-pub use config::{Backend, Optimizer, Recipe, Schedule, TrainConfig};
+pub use config::{Adapter, Backend, BackendError, Optimizer, Recipe, Schedule, TrainConfig};
 
 use crate::data::{Mnist, Split};
 use crate::model::{LeNet, logits};

@@ -28,8 +28,8 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{lr_at, optimizer};
 use super::state::{self, PartialEpoch, ResumeMeta};
 use super::{
-    CheckpointMeta, EpochStats, Interrupted, Phases, TrainConfig, TrainError, TrainOptions,
-    Verbosity, accuracy, save_checkpoint,
+    Backend, CheckpointMeta, EpochStats, Interrupted, Phases, TrainConfig, TrainError,
+    TrainOptions, Verbosity, accuracy, save_checkpoint,
 };
 use crate::data::{Mnist, PIXELS, Split};
 use crate::model::{LeNet, conv1_patches};
@@ -79,9 +79,8 @@ impl<'a> Run<'a> {
             Some(n) => data.test.take(n),
             None => data.test.clone(),
         };
-        device.seed(cfg.seed);
         let ad = device.clone().autodiff();
-        let model = LeNet::new(cfg.activation, &ad);
+        let model = initial_network(cfg, opts.backend, device, &ad);
         let optim = optimizer(cfg);
         let loss_fn = CrossEntropyLossConfig::new().init(&ad);
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -397,6 +396,27 @@ impl<'a> Run<'a> {
         }
         self.history
     }
+}
+
+/// The freshly initialised network, on `ad`. It is always drawn on the CPU backend from the
+/// run's seed, then moved to the training device, so that one seed gives the same initial
+/// weights on every backend (a GPU run starts where the `flex` run starts).
+fn initial_network(cfg: &TrainConfig, backend: Backend, device: &Device, ad: &Device) -> LeNet {
+    if backend == Backend::Flex {
+        device.seed(cfg.seed);
+        return LeNet::new(cfg.activation, ad);
+    }
+    let cpu = Device::flex();
+    cpu.seed(cfg.seed);
+    let bytes = LeNet::new(cfg.activation, &cpu.autodiff())
+        .into_record()
+        .into_bytes()
+        .expect("a network in memory serialises");
+    let record = ModuleRecord::from_bytes(bytes).expect("a record just written reads back");
+    device.seed(cfg.seed);
+    LeNet::new(cfg.activation, ad)
+        .try_load_record(record)
+        .expect("a record of the same network loads")
 }
 
 /// Wall and process CPU time since this session of an epoch began.

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use super::SectionId;
+use super::activation::Activation;
+use super::section::SectionId;
 
 /// Why [`Model::parse`](crate::Model::parse) rejected a blob.
 ///
@@ -45,6 +46,12 @@ pub enum BlobError {
     BadActivation {
         /// The code found.
         found: u8,
+    },
+    /// The blob carries the int8 model, whose hidden layers are ReLU only, but its header's
+    /// activation is another one (tanh).
+    Int8NeedsRelu {
+        /// The activation found.
+        found: Activation,
     },
     /// A reserved header or section-table byte is not zero.
     ReservedNonZero {
@@ -121,6 +128,14 @@ pub enum BlobError {
         /// Its offset.
         offset: u32,
     },
+    /// A byte of the data area that no section covers (the padding between sections, or after
+    /// the last one up to the total length) is not zero.
+    NonZeroGap {
+        /// Offset of the byte from the start of the blob.
+        offset: u32,
+        /// Its value.
+        found: u8,
+    },
     /// Two sections share bytes.
     Overlap {
         /// One section.
@@ -167,6 +182,12 @@ impl fmt::Display for BlobError {
             }
             Self::UnsupportedModel { found } => write!(f, "unsupported model kind {found}"),
             Self::BadActivation { found } => write!(f, "unknown activation code {found}"),
+            Self::Int8NeedsRelu { found } => write!(
+                f,
+                "the int8 model needs ReLU, but the header's activation is {} (code {})",
+                found.name(),
+                found.code()
+            ),
             Self::ReservedNonZero { offset } => {
                 write!(f, "reserved byte at offset {offset} is not zero")
             }
@@ -220,6 +241,10 @@ impl fmt::Display for BlobError {
                     "section {section}: offset {offset} is not a multiple of 16"
                 )
             }
+            Self::NonZeroGap { offset, found } => write!(
+                f,
+                "byte {offset} lies between sections and must be zero, but is {found:#04x}"
+            ),
             Self::Overlap { section, other } => {
                 write!(f, "section {section} overlaps section {other}")
             }
@@ -234,3 +259,18 @@ impl fmt::Display for BlobError {
 }
 
 impl core::error::Error for BlobError {}
+
+impl BlobError {
+    /// A byte count as stored in an error (saturated at `u32::MAX`).
+    pub(super) fn len_u32(n: usize) -> u32 {
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// [`BlobError::TooShort`] for `needed` bytes of which `got` are present.
+    pub(super) fn too_short(needed: usize, got: usize) -> Self {
+        Self::TooShort {
+            needed: Self::len_u32(needed),
+            got: Self::len_u32(got),
+        }
+    }
+}

@@ -10,10 +10,12 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::{
-    ALIGN, Activation, BlobError, CRC_START, DType, ENTRY_LEN, HEADER_LEN, Header, Layout, MAGIC,
-    MAX_SECTIONS, MODEL_LENET, SectionId, VERSION, crc32,
-};
+use super::crc::crc32;
+use super::error::BlobError;
+use super::header::{CRC_START, Header, MAX_SECTIONS};
+use super::le::{check_reserved, first_nonzero};
+use super::section::{DType, Layout, SectionId};
+use super::table::{ALIGN, ENTRY_LEN, SectionEntry, entry_offset, table_end};
 
 /// One section of a parsed blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,56 +49,13 @@ impl SectionView<'_> {
 }
 
 /// The validated section table of a blob: header checked, CRC matched, every section known,
-/// unique, typed, shaped, aligned, in bounds and non-overlapping.
+/// unique, typed, shaped, aligned, in bounds and non-overlapping, every byte between sections
+/// zero.
 #[derive(Debug, Clone, Copy)]
 pub struct Sections<'a> {
     header: Header,
     slots: [Option<SectionView<'a>>; MAX_SECTIONS as usize],
     len: usize,
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    let end = at.checked_add(2)?;
-    let b = bytes.get(at..end)?;
-    Some(u16::from_le_bytes(<[u8; 2]>::try_from(b).ok()?))
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    let end = at.checked_add(4)?;
-    let b = bytes.get(at..end)?;
-    Some(u32::from_le_bytes(<[u8; 4]>::try_from(b).ok()?))
-}
-
-fn len_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn too_short(needed: usize, got: usize) -> BlobError {
-    BlobError::TooShort {
-        needed: len_u32(needed),
-        got: len_u32(got),
-    }
-}
-
-/// Reads a field that the caller has already proven in bounds; falls back to a `TooShort` error
-/// instead of panicking.
-fn field<T>(v: Option<T>, needed: usize, got: usize) -> Result<T, BlobError> {
-    v.ok_or_else(|| too_short(needed, got))
-}
-
-fn check_zero(bytes: &[u8], range: core::ops::Range<usize>) -> Result<(), BlobError> {
-    for at in range {
-        match bytes.get(at) {
-            Some(0) => {}
-            Some(_) => {
-                return Err(BlobError::ReservedNonZero {
-                    offset: len_u32(at),
-                });
-            }
-            None => return Err(too_short(at.saturating_add(1), bytes.len())),
-        }
-    }
-    Ok(())
 }
 
 impl<'a> Sections<'a> {
@@ -113,76 +72,36 @@ impl<'a> Sections<'a> {
         if misalignment != 0 {
             return Err(BlobError::UnalignedBuffer { misalignment });
         }
-        if got < HEADER_LEN {
-            return Err(too_short(HEADER_LEN, got));
-        }
-        let magic = field(bytes.get(0..4), HEADER_LEN, got)?;
-        if magic != MAGIC {
-            let mut found = [0u8; 4];
-            found.copy_from_slice(magic);
-            return Err(BlobError::BadMagic { found });
-        }
-        let version = field(u16_at(bytes, 4), HEADER_LEN, got)?;
-        if version != VERSION {
-            return Err(BlobError::UnsupportedVersion {
-                found: version,
-                supported: VERSION,
-            });
-        }
-        let model = field(u16_at(bytes, 6), HEADER_LEN, got)?;
-        if model != MODEL_LENET {
-            return Err(BlobError::UnsupportedModel { found: model });
-        }
-        let total_len = field(u32_at(bytes, 8), HEADER_LEN, got)?;
-        let total = usize::try_from(total_len).map_err(|_| too_short(usize::MAX, got))?;
-        if total < HEADER_LEN {
-            return Err(too_short(HEADER_LEN, total));
-        }
-        if total > got {
-            return Err(too_short(total, got));
-        }
-        let crc_stored = field(u32_at(bytes, 12), HEADER_LEN, got)?;
-        let act_code = *field(bytes.get(16), HEADER_LEN, got)?;
-        let activation =
-            Activation::from_code(act_code).ok_or(BlobError::BadActivation { found: act_code })?;
-        check_zero(bytes, 17..18)?;
-        let section_count = field(u16_at(bytes, 18), HEADER_LEN, got)?;
-        check_zero(bytes, 20..HEADER_LEN)?;
-        if section_count == 0 || section_count > MAX_SECTIONS {
-            return Err(BlobError::BadSectionCount {
-                found: section_count,
-            });
-        }
-        let count = usize::from(section_count);
-        // count <= 32, so this cannot overflow.
-        let table_end = HEADER_LEN.saturating_add(count.saturating_mul(ENTRY_LEN));
+        let header = Header::decode(bytes)?;
+        // decode checked total_len <= got, so it fits a usize.
+        let total = header.total_len as usize;
+        let count = usize::from(header.section_count);
+        // count <= MAX_SECTIONS, so this cannot overflow.
+        let table_end = table_end(count).unwrap_or(usize::MAX);
         if table_end > total {
-            return Err(too_short(table_end, total));
+            return Err(BlobError::too_short(table_end, total));
         }
-        let blob = field(bytes.get(..total), total, got)?;
-        let crc_found = crc32(field(blob.get(CRC_START..), total, got)?);
-        if crc_found != crc_stored {
+        let blob = bytes
+            .get(..total)
+            .ok_or_else(|| BlobError::too_short(total, got))?;
+        let crc_found = crc32(
+            blob.get(CRC_START..)
+                .ok_or_else(|| BlobError::too_short(total, got))?,
+        );
+        if crc_found != header.crc32 {
             return Err(BlobError::ChecksumMismatch {
-                expected: crc_stored,
+                expected: header.crc32,
                 found: crc_found,
             });
         }
 
-        let header = Header {
-            version,
-            model,
-            total_len,
-            crc32: crc_stored,
-            activation,
-            section_count,
-        };
         let mut out = Sections {
             header,
             slots: [None; MAX_SECTIONS as usize],
             len: 0,
         };
         for i in 0..count {
-            let base = HEADER_LEN.saturating_add(i.saturating_mul(ENTRY_LEN));
+            let base = entry_offset(i).unwrap_or(usize::MAX);
             let view = parse_entry(blob, base, table_end)?;
             for other in out.iter() {
                 if other.id == view.id {
@@ -198,12 +117,38 @@ impl<'a> Sections<'a> {
                 }
             }
             let slot = out.slots.get_mut(i).ok_or(BlobError::BadSectionCount {
-                found: section_count,
+                found: header.section_count,
             })?;
             *slot = Some(view);
             out.len = i.saturating_add(1);
         }
+        out.check_gaps(blob, table_end)?;
         Ok(out)
+    }
+
+    /// Checks that every byte of the data area `blob[table_end..]` outside the sections is zero:
+    /// the gaps are visited in address order, whatever the table order.
+    fn check_gaps(&self, blob: &[u8], table_end: usize) -> Result<(), BlobError> {
+        let mut cursor = table_end;
+        loop {
+            // The section that starts first at or after `cursor` (sections do not overlap).
+            let next = self
+                .iter()
+                .map(|v| span(&v))
+                .filter(|&(start, _)| start >= cursor)
+                .min_by_key(|&(start, _)| start);
+            let gap_end = next.map_or(blob.len(), |(start, _)| start);
+            if let Some((offset, found)) = first_nonzero(blob, cursor..gap_end)? {
+                return Err(BlobError::NonZeroGap {
+                    offset: BlobError::len_u32(offset),
+                    found,
+                });
+            }
+            match next {
+                Some((_, end)) => cursor = end,
+                None => return Ok(()),
+            }
+        }
     }
 
     /// The parsed header.
@@ -240,20 +185,21 @@ fn parse_entry<'a>(
     let got = blob.len();
     let entry_end = base
         .checked_add(ENTRY_LEN)
-        .ok_or_else(|| too_short(usize::MAX, got))?;
+        .ok_or_else(|| BlobError::too_short(usize::MAX, got))?;
     let entry = blob
         .get(base..entry_end)
-        .ok_or_else(|| too_short(entry_end, got))?;
-    let short = || too_short(entry_end, got);
-    let raw_id = u16_at(entry, 0).ok_or_else(short)?;
+        .ok_or_else(|| BlobError::too_short(entry_end, got))?;
+    let entry =
+        <&[u8; ENTRY_LEN]>::try_from(entry).map_err(|_| BlobError::too_short(entry_end, got))?;
+    let SectionEntry {
+        id: raw_id,
+        dtype,
+        rank,
+        dims,
+        offset,
+        len,
+    } = SectionEntry::decode(entry);
     let id = SectionId::from_id(raw_id).ok_or(BlobError::UnknownSection { id: raw_id })?;
-    let dtype = *entry.get(2).ok_or_else(short)?;
-    let rank = *entry.get(3).ok_or_else(short)?;
-    let mut dims = [0u32; 4];
-    for (i, d) in dims.iter_mut().enumerate() {
-        let at = 4usize.saturating_add(i.saturating_mul(4));
-        *d = u32_at(entry, at).ok_or_else(short)?;
-    }
     let layout = match id.layout_for(dtype, dims) {
         Ok(layout) => layout,
         Err(false) => {
@@ -278,11 +224,12 @@ fn parse_entry<'a>(
             found: dims,
         });
     }
-    let offset = u32_at(entry, 20).ok_or_else(short)?;
-    let len = u32_at(entry, 24).ok_or_else(short)?;
-    let reserved_at = base.saturating_add(28);
-    check_zero(blob, reserved_at..reserved_at.saturating_add(4))?;
-    let expected = len_u32(layout.byte_len());
+    let reserved = SectionEntry::RESERVED_AT;
+    check_reserved(
+        blob,
+        base.saturating_add(reserved.start)..base.saturating_add(reserved.end),
+    )?;
+    let expected = BlobError::len_u32(layout.byte_len());
     if len != expected {
         return Err(BlobError::LengthMismatch {
             section: id,

@@ -5,10 +5,12 @@ extern crate std;
 
 use std::vec::Vec;
 
-use super::{
-    Activation, CRC_START, ENTRY_LEN, HEADER_LEN, Header, MAX_SECTIONS, MODEL_LENET, SectionEntry,
-    SectionId, VERSION, align_up, crc32,
-};
+use super::activation::Activation;
+use super::crc::crc32;
+use super::header::{CRC_START, HEADER_LEN, Header, MAX_SECTIONS, MODEL_LENET, VERSION};
+use super::i4;
+use super::section::{DType, SectionId};
+use super::table::{SectionEntry, align_up, table_end};
 
 /// Collects section data and produces the blob bytes.
 #[derive(Debug, Clone)]
@@ -108,7 +110,7 @@ impl BlobWriter {
     /// int4 layout.
     pub fn add_i4(&mut self, section: SectionId, data: &[i8]) -> Result<(), WriteError> {
         let cols = section.dims()[1] as usize;
-        let int4 = matches!(section.alt_layout(), Some(l) if matches!(l.dtype, super::DType::I4));
+        let int4 = matches!(section.alt_layout(), Some(l) if matches!(l.dtype, DType::I4));
         if !int4 || cols == 0 || data.len() != section.elements() {
             return Err(WriteError::WrongLength {
                 section,
@@ -116,7 +118,7 @@ impl BlobWriter {
                 found: data.len(),
             });
         }
-        let packed = data.chunks(cols).flat_map(super::i4::pack_row).collect();
+        let packed = data.chunks(cols).flat_map(i4::pack_row).collect();
         self.add_bytes(section, packed)
     }
 
@@ -139,7 +141,7 @@ impl BlobWriter {
         }
         self.sections.sort_by_key(|(s, _)| *s);
         let count = self.sections.len();
-        let table_end = HEADER_LEN + count * ENTRY_LEN;
+        let table_end = table_end(count).ok_or(WriteError::TooLarge)?;
         let mut entries = Vec::with_capacity(count);
         let mut cursor = table_end;
         for (section, bytes) in &self.sections {

@@ -24,7 +24,11 @@ const fn valid_range(o: usize, n: usize, bound: usize) -> (usize, usize) {
 ///
 /// Each pre-pool value is `act((Σ_{ic,ky,kx} w·x) + bias)`, the sum taken in the order
 /// `ic`, `ky`, `kx` (ascending) over in-bounds taps only, starting from `0.0`.
+///
+/// Out of line: inlined into its caller (where the code generator happens to place both in one
+/// unit), LLVM compiles this loop nest into about 50 % more instructions on x86-64.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub fn conv2d_act_pool_f32<
     const IC: usize,
     const OC: usize,

@@ -1,7 +1,11 @@
 //! Synthetic blobs for the core's tests.
 #![allow(dead_code)]
 
-use lenet_core::blob::{Activation, BlobWriter, CRC_START, HEADER_LEN, SectionId, crc32};
+use std::ops::Range;
+
+use lenet_core::blob::{
+    Activation, BlobWriter, CRC_START, Header, SectionEntry, SectionId, crc32, entry_offset,
+};
 
 /// A small deterministic pseudo-random generator (xorshift64*).
 pub struct Rng(pub u64);
@@ -79,47 +83,32 @@ pub fn blob_dense_per_tensor(seed: u64) -> Vec<u8> {
     writer_with(seed, true, true, true).finish().unwrap()
 }
 
-/// Copies bytes into 16-byte aligned storage.
-pub struct Aligned(Vec<u128>, usize);
-
-impl Aligned {
-    pub fn new(b: &[u8]) -> Self {
-        let mut v = vec![0u128; b.len().div_ceil(16) + 1];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut v)[..b.len()].copy_from_slice(b);
-        Self(v, b.len())
-    }
-    pub fn bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice::<u128, u8>(&self.0)[..self.1]
-    }
-    /// The same bytes starting `k` bytes past an aligned address.
-    pub fn shifted(b: &[u8], k: usize) -> (Vec<u128>, usize) {
-        let mut v = vec![0u128; (b.len() + k).div_ceil(16) + 1];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut v)[k..k + b.len()].copy_from_slice(b);
-        (v, b.len())
-    }
-}
-
 /// Recomputes the header CRC after a mutation.
 pub fn fix_crc(b: &mut [u8]) {
-    let total = u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+    let total = u32::from_le_bytes(b[Header::TOTAL_LEN_AT].try_into().unwrap()) as usize;
     let total = total.min(b.len());
     if total >= CRC_START {
         let c = crc32(&b[CRC_START..total]);
-        b[12..16].copy_from_slice(&c.to_le_bytes());
+        b[Header::CRC32_AT].copy_from_slice(&c.to_le_bytes());
     }
+}
+
+/// The byte range `field` of the table entry that starts at `entry`.
+pub fn at(entry: usize, field: Range<usize>) -> Range<usize> {
+    entry + field.start..entry + field.end
 }
 
 /// Byte offset of the table entry of section `id`.
 pub fn entry_of(b: &[u8], id: SectionId) -> usize {
-    let count = u16::from_le_bytes([b[18], b[19]]) as usize;
+    let count = u16::from_le_bytes(b[Header::SECTION_COUNT_AT].try_into().unwrap()) as usize;
     (0..count)
-        .map(|i| HEADER_LEN + 32 * i)
-        .find(|&e| u16::from_le_bytes([b[e], b[e + 1]]) == id.id())
+        .map(|i| entry_offset(i).unwrap())
+        .find(|&e| u16::from_le_bytes(b[at(e, SectionEntry::ID_AT)].try_into().unwrap()) == id.id())
         .expect("section present")
 }
 
 /// Data offset of section `id`.
 pub fn data_of(b: &[u8], id: SectionId) -> usize {
     let e = entry_of(b, id);
-    u32::from_le_bytes(b[e + 20..e + 24].try_into().unwrap()) as usize
+    u32::from_le_bytes(b[at(e, SectionEntry::OFFSET_AT)].try_into().unwrap()) as usize
 }

@@ -4,9 +4,9 @@
 
 use core::arch::x86_64::*;
 
-use super::F32Layers;
 use super::pack::PackedDense;
 use super::simd::{lanes_ps, load_ps};
+use super::views::F32Layers;
 use crate::blob::Activation;
 use crate::kernels::act::activate_f32;
 use crate::shape::{

@@ -2,13 +2,14 @@
 //! the per-model output constants, and the checks that make the fast paths exact.
 
 use super::avx2::{dense_i8_avx2, window_q_avx2};
+use super::detect::{avx2_available, int8_available};
 use super::pack::{
     G1, G2, GROUPS1, GROUPS2, NB1, NB2, POS1, POS2, PackedConv, X1_ROW, X1_ROWS, X2_SIDE,
     pack_conv1_into, pack_conv2_into,
 };
 use super::requant::{OutRange, Requant16, requant_blocks};
+use super::views::{I8Buffers, I8Isa, I8Layers};
 use super::vnni::{dense_i8_vnni, window_q_vnni};
-use super::{I8Buffers, I8Isa, I8Layers, avx2_available, int8_available};
 use crate::kernels::QuantLayer;
 use crate::quant::pixel_to_i8;
 use crate::shape::{C1, C2, CLASSES, FC1, FLAT, IN_LEN, IN_W, P1, P2, PAD};

@@ -39,9 +39,11 @@
 //!   `x − in_zp` is widened to `i16` and `vpmaddwd` adds two exact products (each at most
 //!   `255·128` in magnitude) into an `i32` lane, so the sums are again exact. The requantization
 //!   of the pooled maxima and the dense layers' output stage call the scalar
-//!   [`QuantLayer::output`] itself, so there is nothing to diverge.
-//!   Layers that break the preconditions (possible only by editing [`QuantLayer`] fields by
-//!   hand) make [`forward_i8`] return `None`, and the model runs the portable kernels.
+//!   [`QuantLayer::output`](crate::kernels::QuantLayer::output) itself, so there is nothing to
+//!   diverge.
+//!   Layers that break the preconditions (possible only by editing
+//!   [`QuantLayer`](crate::kernels::QuantLayer) fields by hand) make [`forward_i8`] return
+//!   `None`, and the model runs the portable kernels.
 //! - **f32** (AVX-512 F): lanes are output columns (convolutions) or output units (dense
 //!   layers), never terms of one sum, so every output still receives its terms one at a time in
 //!   the documented order (`ic, ky, kx` ascending; ascending `i`), each a separate multiply and
@@ -55,11 +57,8 @@
 
 use std::boxed::Box;
 
-use super::QuantLayer;
 use crate::blob::Activation;
-use crate::shape::{
-    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_LEN, POOL1_LEN,
-};
+use crate::shape::{CLASSES, FC1, FLAT, IN_LEN};
 
 mod avx2;
 mod detect;
@@ -68,71 +67,16 @@ mod int8;
 mod pack;
 mod requant;
 mod simd;
+mod views;
 mod vnni;
 
 pub use detect::{avx2_available, f32_available, int8_available};
 #[doc(hidden)]
 pub use requant::{output_stage_x16, requantize_x16};
+pub use views::{F32Buffers, F32Layers, I8Buffers, I8Isa, I8Layers};
 
 use int8::{I8Call, I8Prep, i8_eligible, isa_for, repack_and_run, run_i8};
 use pack::{G1, G2, NB1, NB2, PackedConv, PackedDense, pack_conv1, pack_conv2};
-
-/// An int8 kernel family.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum I8Isa {
-    /// AVX2 (`vpmaddwd` on 16-bit lanes, 8 output channels per vector).
-    Avx2,
-    /// AVX-512 F, BW and VNNI (`vpdpbusd`, 16 output channels per vector).
-    Avx512Vnni,
-}
-
-impl I8Isa {
-    /// Both families, slowest first.
-    pub const ALL: [Self; 2] = [Self::Avx2, Self::Avx512Vnni];
-
-    /// Whether this CPU has the family's features (detected once, then cached).
-    pub fn available(self) -> bool {
-        match self {
-            Self::Avx2 => avx2_available(),
-            Self::Avx512Vnni => int8_available(),
-        }
-    }
-
-    /// Short name: `"avx2"` or `"avx512vnni"`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Avx2 => "avx2",
-            Self::Avx512Vnni => "avx512vnni",
-        }
-    }
-}
-
-/// The four int8 layers, as the x86 kernels read them (views into a blob; copied from the
-/// model's fields).
-#[derive(Debug, Clone, Copy)]
-pub struct I8Layers<'a> {
-    /// conv1: 1 → 20 channels, input zero point −128 for the fast paths.
-    pub conv1: QuantLayer<'a, C1, CONV1_W_LEN>,
-    /// conv2: 20 → 50 channels.
-    pub conv2: QuantLayer<'a, C2, CONV2_W_LEN>,
-    /// fc1: 2450 → 500.
-    pub fc1: QuantLayer<'a, FC1, FC1_W_LEN>,
-    /// fc2: 500 → 10.
-    pub fc2: QuantLayer<'a, CLASSES, FC2_W_LEN>,
-}
-
-/// The buffers an int8 forward pass leaves filled, as the portable pass leaves them.
-#[derive(Debug)]
-pub struct I8Buffers<'s> {
-    /// The int8 input `pixel − 128`, `[1][28][28]`.
-    pub input: &'s mut [i8; IN_LEN],
-    /// Pooled conv1 output, CHW `[20][14][14]`.
-    pub pool1: &'s mut [i8; POOL1_LEN],
-    /// Pooled conv2 output, CHW `[50][7][7]`.
-    pub pool2: &'s mut [i8; FLAT],
-    /// fc1 output, `[500]`.
-    pub fc1: &'s mut [i8; FC1],
-}
 
 /// The int8 family [`forward_i8`] runs for `layers` on this CPU: AVX-512 VNNI if available,
 /// else AVX2, and `None` without either or for layers outside the fast paths' preconditions.
@@ -229,41 +173,6 @@ impl<'a> PackedI8Layers<'a> {
         unsafe { run_i8(isa, self.call(pixels, true), out) };
         true
     }
-}
-
-/// The f32 network's parameters, as the x86 kernels read them (views into a blob; copied from
-/// the model's fields).
-#[derive(Debug, Clone, Copy)]
-pub struct F32Layers<'a> {
-    /// Hidden-layer activation (only ReLU is accelerated).
-    pub activation: Activation,
-    /// conv1 weights, OIHW `[20][1][5][5]`.
-    pub conv1_w: &'a [f32; CONV1_W_LEN],
-    /// conv1 bias `[20]`.
-    pub conv1_b: &'a [f32; C1],
-    /// conv2 weights, OIHW `[50][20][5][5]`.
-    pub conv2_w: &'a [f32; CONV2_W_LEN],
-    /// conv2 bias `[50]`.
-    pub conv2_b: &'a [f32; C2],
-    /// fc1 weights `[500][2450]`.
-    pub fc1_w: &'a [f32; FC1_W_LEN],
-    /// fc1 bias `[500]`.
-    pub fc1_b: &'a [f32; FC1],
-    /// fc2 weights `[10][500]`.
-    pub fc2_w: &'a [f32; FC2_W_LEN],
-    /// fc2 bias `[10]`.
-    pub fc2_b: &'a [f32; CLASSES],
-}
-
-/// The buffers an f32 forward pass leaves filled, as the portable pass leaves them.
-#[derive(Debug)]
-pub struct F32Buffers<'s> {
-    /// Pooled conv1 output, CHW `[20][14][14]`.
-    pub pool1: &'s mut [f32; POOL1_LEN],
-    /// Pooled conv2 output, CHW `[50][7][7]`.
-    pub pool2: &'s mut [f32; FLAT],
-    /// fc1 output, `[500]`.
-    pub fc1: &'s mut [f32; FC1],
 }
 
 /// f32 forward pass: the convolutions run the AVX-512 kernels (they need no repacking); the

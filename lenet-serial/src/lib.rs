@@ -2,20 +2,24 @@
 //! specified in `docs/serial-protocol.md`).
 //!
 //! A link is either a TCP socket (`tcp:HOST:PORT`, e.g. QEMU's `-serial tcp:…,server=on`) or a
-//! serial device path (e.g. `/dev/ttyACM0`, the ST-LINK virtual COM port of a Nucleo board).
-//! A device must be configured first, raw at 115200 baud with reads that return after 0.1 s
-//! without data (the client's timeouts rely on it):
-//!
-//! ```text
-//! stty -F /dev/ttyACM0 115200 raw -echo min 0 time 1
-//! ```
+//! serial device path (e.g. `/dev/ttyACM0`, the ST-LINK virtual COM port of a Nucleo board). The
+//! client opens a device itself, raw at [`BAUD_RATE`] baud, 8 data bits, no parity, one stop bit,
+//! no flow control, with a short read timeout; the device needs no configuration beforehand.
 //!
 //! Every request carries a sequence number the firmware echoes, so replies to earlier, abandoned
 //! requests are recognised and skipped. Error frames come back as [`SerialError::Rejected`],
 //! silence as [`SerialError::Timeout`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! let mut client = lenet_serial::SerialClient::connect("tcp:127.0.0.1:4321", Duration::from_secs(10))?;
+//! let reply = client.classify(&[0u8; 784])?;
+//! assert!(reply.digit < 10);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -24,6 +28,8 @@ use anyhow::{Context, bail};
 use lenet_core::protocol::{ClassifyResult, Decoder, Event, FrameError, Kind, Message, encode};
 use lenet_core::shape::{CLASSES, IN_LEN};
 
+/// Baud rate of a serial device link (the firmware's UART runs at 115200 8N1).
+pub const BAUD_RATE: u32 = 115_200;
 /// How long one read waits for data before the client re-checks its deadline.
 const POLL: Duration = Duration::from_millis(20);
 /// Idle time after which a partial reply frame is dropped.
@@ -96,7 +102,7 @@ enum Incoming {
 
 enum Port {
     Tcp(TcpStream),
-    Device(File),
+    Device(Box<dyn serialport::SerialPort>),
 }
 
 impl Port {
@@ -117,10 +123,19 @@ impl Port {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
                 Err(e) => Err(anyhow::Error::new(e).context("reading from the device")),
             },
-            // With `stty … min 0 time 1` a read returns 0 after 0.1 s without data.
-            Self::Device(f) => match f.read(buf) {
+            // The port's read timeout is POLL: a read without data ends in `TimedOut`.
+            Self::Device(p) => match p.read(buf) {
                 Ok(n) => Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    Ok(0)
+                }
                 Err(e) => Err(anyhow::Error::new(e).context("reading from the device")),
             },
         }
@@ -129,7 +144,7 @@ impl Port {
     fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         match self {
             Self::Tcp(s) => s.write_all(bytes).and_then(|()| s.flush()),
-            Self::Device(f) => f.write_all(bytes).and_then(|()| f.flush()),
+            Self::Device(p) => p.write_all(bytes).and_then(|()| p.flush()),
         }
         .context("writing to the device")
     }
@@ -155,8 +170,9 @@ impl std::fmt::Debug for SerialClient {
 }
 
 impl SerialClient {
-    /// Opens `spec` (`tcp:HOST:PORT` or a device path) and checks that a firmware answers a ping.
-    /// `timeout` bounds the connection and every later request.
+    /// Opens `spec` (`tcp:HOST:PORT` or a serial device path, which is opened raw at
+    /// [`BAUD_RATE`] 8N1) and checks that a firmware answers a ping. `timeout` bounds the
+    /// connection and every later request.
     ///
     /// # Errors
     /// A malformed spec, a connection or open failure, or no pong within `timeout`.
@@ -175,10 +191,7 @@ impl SerialClient {
             stream.set_read_timeout(Some(POLL))?;
             Port::Tcp(stream)
         } else {
-            let file = OpenOptions::new().read(true).write(true).open(spec).with_context(|| {
-                format!("opening {spec} (configure it first: stty -F {spec} 115200 raw -echo min 0 time 1)")
-            })?;
-            Port::Device(file)
+            Port::Device(open_device(spec)?)
         };
         let mut client = Self {
             port,
@@ -314,6 +327,21 @@ impl SerialClient {
         }
         Ok(n > 0)
     }
+}
+
+/// Opens serial device `path` raw at [`BAUD_RATE`] baud, 8N1, no flow control, with reads that
+/// give up after [`POLL`] without data.
+fn open_device(path: &str) -> anyhow::Result<Box<dyn serialport::SerialPort>> {
+    serialport::new(path, BAUD_RATE)
+        .data_bits(serialport::DataBits::Eight)
+        .parity(serialport::Parity::None)
+        .stop_bits(serialport::StopBits::One)
+        .flow_control(serialport::FlowControl::None)
+        .timeout(POLL)
+        .open()
+        .with_context(|| {
+            format!("opening serial device {path} (expected tcp:HOST:PORT or a device path)")
+        })
 }
 
 fn unexpected(m: Incoming) -> SerialError {
