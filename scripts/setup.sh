@@ -3,8 +3,8 @@
 # machine that has everything (scripts/test.sh runs it first):
 #   - Mesa's Vulkan drivers (lavapipe, a software Vulkan device) for the wgpu training test;
 #   - what the firmware checks need: firmware/scripts/setup.sh.
-#   - what the draw-a-digit page's checks need (wasm32 target, wasm-bindgen CLI, headless
-#     Chromium): scripts/setup-web.sh.
+#   - what the draw-a-digit page's checks need (wasm32 target, headless Chromium):
+#     scripts/setup-web.sh (its --bindgen, for regenerating the page's module, is not needed).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 

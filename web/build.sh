@@ -3,13 +3,18 @@
 # `host demo` serves the page on a fresh clone without a wasm toolchain):
 #   cargo build -p lenet-web --target wasm32-unknown-unknown --profile web
 #   wasm-bindgen --target web   (the CLI of exactly the wasm-bindgen version in Cargo.lock)
-# scripts/setup-web.sh installs both. There is no wasm-opt pass: Debian 12's binaryen (108)
-# breaks the externref table that this wasm-bindgen emits, and the module is small without it. Registry paths are remapped so that the output does
-# not depend on where cargo keeps its sources: the same toolchain gives the same bytes.
+# and records in web/pkg.sha256 the SHA-256 of the module cargo built (before wasm-bindgen) and
+# of each file written. `scripts/setup-web.sh --bindgen` installs the CLI. There is no wasm-opt
+# pass: Debian 12's binaryen (108) breaks the externref table that this wasm-bindgen emits, and
+# the module is small without it. Registry paths are remapped so that the output does not depend
+# on where cargo keeps its sources: the same toolchain gives the same bytes.
 #
-# web/build.sh --check builds into a temporary directory instead and fails when the committed
-# files differ (scripts/test.sh runs it): regenerate with web/build.sh after changing lenet-core,
-# lenet-preprocess or web/src.
+# web/build.sh --check fails when the committed files are not what the sources build
+# (scripts/test.sh runs it): regenerate with web/build.sh after changing lenet-core,
+# lenet-preprocess or web/src. With the wasm-bindgen CLI it compares a complete fresh build
+# with web/www/pkg; without it (CI does not install it) it compares the module cargo builds
+# with the one recorded in web/pkg.sha256, and web/www/pkg with the recorded files. wasm-bindgen
+# is deterministic, so both say the same.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -19,15 +24,13 @@ case "${1:-}" in
     "") ;;
     *) echo "usage: web/build.sh [--check]" >&2; exit 2 ;;
 esac
+# The committed module comes from the plain compiler (CI may set clippy-driver as the wrapper).
+unset RUSTC_WORKSPACE_WRAPPER
 
-need() {
-    command -v "$1" >/dev/null || { echo "web/build.sh: $1 not found; run scripts/setup-web.sh" >&2; exit 1; }
-}
-need wasm-bindgen
 want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
-have=$(wasm-bindgen --version | awk '{print $2}')
-if [ "$want" != "$have" ]; then
-    echo "web/build.sh: wasm-bindgen CLI $have, but Cargo.lock has wasm-bindgen $want; run scripts/setup-web.sh" >&2
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if ! $check && [ "$have" != "$want" ]; then
+    echo "web/build.sh: needs the wasm-bindgen CLI $want (Cargo.lock's wasm-bindgen), found ${have:-none}; run scripts/setup-web.sh --bindgen" >&2
     exit 1
 fi
 
@@ -37,24 +40,50 @@ cargo_home=${CARGO_HOME:-$HOME/.cargo}
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$cargo_home=/cargo -C target-feature=+simd128"
 cargo build --locked -p lenet-web --target wasm32-unknown-unknown --profile web
 wasm="${CARGO_TARGET_DIR:-$repo/target}/wasm32-unknown-unknown/web/lenet_web.wasm"
+module_sum=$(sha256sum "$wasm" | cut -d' ' -f1)
+
+pkg=web/www/pkg
+manifest=web/pkg.sha256
+if $check && [ "$have" != "$want" ]; then
+    recorded=$(awk '$2 == "cargo:lenet_web.wasm" { print $1 }' "$manifest")
+    if [ "$module_sum" != "$recorded" ]; then
+        echo "web/www/pkg is stale: cargo builds a module with SHA-256 $module_sum, $manifest records ${recorded:-none}; run web/build.sh (scripts/setup-web.sh --bindgen) and commit web/" >&2
+        exit 1
+    fi
+    (cd web && grep -v ' cargo:' pkg.sha256 | sha256sum --quiet -c -) || {
+        echo "web/www/pkg differs from the files $manifest records: run web/build.sh and commit web/" >&2
+        exit 1
+    }
+    listed=$(grep -v ' cargo:' "$manifest" | awk '{print $2}' | sort)
+    present=$(cd web && find www/pkg -type f | sort)
+    if [ "$listed" != "$present" ]; then
+        echo "web/www/pkg holds other files than $manifest lists: run web/build.sh and commit web/" >&2
+        exit 1
+    fi
+    echo "web/www/pkg is up to date: the module cargo builds is the one it was made from (no wasm-bindgen CLI here: hashes compared, $(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm)"
+    exit 0
+fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 wasm-bindgen "$wasm" --out-dir "$out" --target web --no-typescript \
     --remove-name-section --remove-producers-section
 
-pkg=web/www/pkg
 if $check; then
-    if diff -r "$out" "$pkg" >/dev/null; then
+    if diff -r "$out" "$pkg" >/dev/null && [ "$(awk '$2 == "cargo:lenet_web.wasm" { print $1 }' "$manifest")" = "$module_sum" ]; then
         echo "web/www/pkg is up to date ($(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm)"
     else
         diff -rq "$out" "$pkg" >&2 || true
-        echo "web/www/pkg is stale: run web/build.sh and commit web/www/pkg" >&2
+        echo "web/www/pkg or $manifest is stale: run web/build.sh and commit web/" >&2
         exit 1
     fi
 else
     rm -rf "$pkg"
     mkdir -p "$pkg"
     cp "$out"/* "$pkg"/
-    echo "wrote $pkg: $(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm, $(wc -c <"$pkg/lenet_web.js") of JavaScript"
+    {
+        echo "$module_sum  cargo:lenet_web.wasm"
+        (cd web && find www/pkg -type f | sort | xargs sha256sum)
+    } >"$manifest"
+    echo "wrote $pkg: $(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm, $(wc -c <"$pkg/lenet_web.js") of JavaScript; $manifest"
 fi

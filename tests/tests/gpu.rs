@@ -1,4 +1,4 @@
-//! Training on the wgpu backend for real: a GPU when the machine has one, else Mesa's software
+//! Training on the wgpu backend for real (and, shorter, on ndarray): a GPU when the machine has one, else Mesa's software
 //! Vulkan driver lavapipe (Debian `mesa-vulkan-drivers`, installed by the test set-up), which
 //! runs the very shaders a GPU runs, on the CPU.
 //!
@@ -70,6 +70,17 @@ fn run(
     data: &Mnist,
     checkpoint: &std::path::Path,
 ) -> (LeNet, Vec<EpochStats>) {
+    run_config(&config(), backend, device, data, checkpoint)
+}
+
+/// Trains `config` on `backend`, saving the checkpoint to `checkpoint`.
+fn run_config(
+    config: &TrainConfig,
+    backend: Backend,
+    device: &Device,
+    data: &Mnist,
+    checkpoint: &std::path::Path,
+) -> (LeNet, Vec<EpochStats>) {
     let opts = TrainOptions {
         verbosity: Verbosity::Quiet,
         checkpoint: Some(checkpoint),
@@ -78,11 +89,11 @@ fn run(
         backend,
     };
     let t = std::time::Instant::now();
-    let out = train::train_with(&config(), data, device, &opts)
+    let out = train::train_with(config, data, device, &opts)
         .unwrap_or_else(|e| panic!("training on {backend:?}: {e:#}"));
     eprintln!(
         "{backend:?}: {} steps in {:.1} s",
-        2 * 384 / 32,
+        config.epochs * config.train_limit.unwrap_or(0) / config.batch_size,
         t.elapsed().as_secs_f64()
     );
     out
@@ -186,4 +197,59 @@ fn wgpu_trains_like_flex_and_exports_a_blob_lenet_core_reads() {
     assert!(core.correct().abs_diff(correct) <= 1);
     assert!(cpu_correct.abs_diff(correct) <= 1);
     assert!(int8.correct().abs_diff(correct) <= 5);
+}
+
+/// burn's ndarray backend (`--backend ndarray`, the `ndarray` feature, which this crate's tests
+/// turn on) trains like flex: the same 4 steps from the same seed give the same losses and,
+/// within float rounding, the same weights.
+#[test]
+fn ndarray_trains_like_flex() {
+    let data = mnist();
+    let dir = tempfile::tempdir().unwrap();
+    let short = TrainConfig {
+        epochs: 1,
+        train_limit: Some(128),
+        ..config()
+    };
+    let flex = Backend::Flex.device().unwrap();
+    let (flex_model, flex_history) = run_config(
+        &short,
+        Backend::Flex,
+        &flex,
+        &data,
+        &dir.path().join("flex.bpk"),
+    );
+    let nd = Backend::Ndarray
+        .device()
+        .expect("the ndarray feature is on");
+    let (model, history) = run_config(
+        &short,
+        Backend::Ndarray,
+        &nd,
+        &data,
+        &dir.path().join("ndarray.bpk"),
+    );
+    let (f, n) = (&flex_history[0], &history[0]);
+    eprintln!(
+        "loss ndarray {:.6} flex {:.6}, held-out accuracy ndarray {:.2}% flex {:.2}%",
+        n.train_loss,
+        f.train_loss,
+        n.test_acc * 100.0,
+        f.test_acc * 100.0
+    );
+    assert!(
+        (n.train_loss - f.train_loss).abs() <= 1e-4,
+        "losses {n:?} vs {f:?}"
+    );
+    let (a, b) = (
+        FlatParams::from_model(&model),
+        FlatParams::from_model(&flex_model),
+    );
+    let moved = a
+        .fc1_w
+        .iter()
+        .zip(&b.fc1_w)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(moved <= 1e-4, "fc1 weights differ by up to {moved}");
 }
