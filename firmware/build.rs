@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::exit;
 
 /// Room kept in flash for everything but the blob and the golden vectors (code, read-only data,
-/// vector table, ESP-IDF headers: 13 to 43 KB on the boards of firmware/README.md) when checking
+/// vector table, ESP-IDF headers; firmware/README.md gives each board's total) when checking
 /// that a blob fits a board's flash. The linker still has the last word ("region FLASH
 /// overflowed").
 const CODE_RESERVE: u64 = 64 * 1024;
@@ -37,7 +37,7 @@ const INT8: Fixtures = Fixtures {
     exported: "weights.bin",
 };
 
-/// The compact model, fc1 weights at 4 bits (about 652 KB): boards with 1 MiB of flash.
+/// The compact model, fc1 weights at 4 bits (about 637 KiB): boards with 1 MiB of flash.
 const INT4: Fixtures = Fixtures {
     blob: "../tests/fixtures/lenet-int4.blob",
     golden: "../tests/fixtures/golden-int4.bin",
@@ -273,7 +273,7 @@ fn main() {
              It is {blob_len} bytes; the board's {} KiB of flash hold at most {room} bytes of\n\
              weights (after {golden_len} bytes of golden vectors and {} KiB kept for the code).\n\
              \n\
-             This board takes the compact blob, fc1 weights at 4 bits (about 652 KB). Export one\n\
+             This board takes the compact blob, fc1 weights at 4 bits (about 637 KiB). Export one\n\
              from a trained checkpoint, from the repository root:\n\
              \n    {}\n\
              \n\

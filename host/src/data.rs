@@ -394,13 +394,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Downloads `files` into `dir` from the first mirror that serves each, verifying the SHA-256
-/// of the decompressed content, and stores them gzipped (temp file + rename).
+/// of the decompressed content, and stores them gzipped (temp file + rename, which creates
+/// `dir`). `dir` is created only once a verified file is written, so a failed download leaves no empty directory;
+/// files verified before a later one fails are kept (the next run downloads only the rest).
 fn download(dir: &Path, files: &[&MnistFile]) -> Result<(), DataError> {
     let fail = |reason: String| DataError::Missing {
         dir: dir.to_path_buf(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
     for file in files {
         let mut last = String::from("no mirror tried");
         let mut done = false;

@@ -1,9 +1,86 @@
 //! Slow, obviously correct oracles for the optimized kernels: unfused, one step at a time,
 //! straight from the definitions in `docs/quantization.md`. Tests compare the kernels against
-//! them bit for bit; nothing else uses them.
+//! them bit for bit; nothing else uses them. [`forward_i8_ref`] composes them into the whole
+//! int8 network.
 
-use crate::quant::requantize_to_i8;
-use crate::shape::{K, PAD};
+use crate::kernels::QuantLayer;
+use crate::model::{Fc1, I8Model};
+use crate::quant::{pixel_to_i8, requantize_to_i8};
+use crate::shape::{C1, C2, CLASSES, FC1, FLAT, IN_C, IN_H, IN_LEN, IN_W, K, P1, PAD, POOL1_LEN};
+
+/// The outputs of every layer of the int8 network, as [`forward_i8_ref`] computes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct I8RefRun {
+    /// conv1 + ReLU + max-pool, CHW `[20][14][14]`.
+    pub pool1: [i8; POOL1_LEN],
+    /// conv2 + ReLU + max-pool, CHW `[50][7][7]` (fc1's input, flattened).
+    pub pool2: [i8; FLAT],
+    /// fc1 + ReLU.
+    pub fc1: [i8; FC1],
+    /// fc2: the logits.
+    pub logits: [i8; CLASSES],
+}
+
+/// The whole int8 network on `pixels` through the reference kernels, layer by layer and
+/// unfused: [`pixel_to_i8`], then [`conv2d_i8_ref`] and [`max_pool2_i8_ref`] twice, then
+/// [`dense_i8_ref`] (or [`dense_i4_ref`] for int4 fc1 weights) twice. The expected answer of
+/// every optimized path (`I8Model::forward` and the kernels behind it).
+pub fn forward_i8_ref(m: &I8Model<'_>, pixels: &[u8; IN_LEN]) -> I8RefRun {
+    /// A reference dense layer (`dense_i8_ref` or `dense_i4_ref`), by its weight type.
+    type DenseRef<T> = fn(&[i8], &[T], &[i32], &[i32], &[i32], i32, i32, i32, i32, &mut [i8]);
+    /// `f` over layer `l`, with its per-channel multipliers and shifts spelled out.
+    fn dense<const OC: usize, const WN: usize, T, const N: usize>(
+        l: &QuantLayer<'_, OC, WN, [T; N]>,
+        x: &[i8],
+        out: &mut [i8],
+        f: DenseRef<T>,
+    ) {
+        let (mult, shift) = constants(l);
+        f(
+            x, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min, l.act_max, out,
+        );
+    }
+    /// Per-channel `(multipliers, shifts)` of a layer.
+    fn constants<const OC: usize, const WN: usize, W: ?Sized>(
+        l: &QuantLayer<'_, OC, WN, W>,
+    ) -> ([i32; OC], [i32; OC]) {
+        (
+            core::array::from_fn(|c| l.requant.get(c).0),
+            core::array::from_fn(|c| l.requant.get(c).1),
+        )
+    }
+    /// Convolution then pooling of a `[IC][S][S]` input; `FULL` is the unpooled output length.
+    fn conv_pool<const OC: usize, const WN: usize, const FULL: usize>(
+        x: &[i8],
+        ic: usize,
+        side: usize,
+        l: &QuantLayer<'_, OC, WN>,
+        pooled: &mut [i8],
+    ) {
+        let (mult, shift) = constants(l);
+        let mut full = [0i8; FULL];
+        conv2d_i8_ref(
+            x, ic, side, side, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min,
+            l.act_max, &mut full,
+        );
+        max_pool2_i8_ref(&full, OC, side, side, pooled);
+    }
+    let input: [i8; IN_LEN] = pixels.map(pixel_to_i8);
+    let mut run = I8RefRun {
+        pool1: [0; POOL1_LEN],
+        pool2: [0; FLAT],
+        fc1: [0; FC1],
+        logits: [0; CLASSES],
+    };
+    conv_pool::<C1, _, { C1 * IN_H * IN_W }>(&input, IN_C, IN_H, &m.conv1, &mut run.pool1);
+    conv_pool::<C2, _, { C2 * P1 * P1 }>(&run.pool1, C1, P1, &m.conv2, &mut run.pool2);
+    match &m.fc1 {
+        Fc1::I8(l) => dense(l, &run.pool2, &mut run.fc1, dense_i8_ref),
+        Fc1::I4(l) => dense(l, &run.pool2, &mut run.fc1, dense_i4_ref),
+    }
+    dense(&m.fc2, &run.fc1, &mut run.logits, dense_i8_ref);
+    run
+}
 
 /// Plain int8 convolution (5x5, stride 1, padding 2) of a CHW `[ic][h][w]` input with OIHW
 /// weights, writing the requantized, clamped full-resolution CHW output `[oc][h][w]`.
@@ -172,7 +249,8 @@ pub fn max_pool2_f32_ref(input: &[f32], c: usize, h: usize, w: usize, out: &mut 
     }
 }
 
-/// Plain f32 dense layer with `[out][in]` weights: `act(Σ_i ascending w·x + bias)`.
+/// Plain f32 dense layer with `[out][in]` weights: `act(dot(w[o], x) + bias)`, the dot
+/// product by its definition ([`dot_f32_order`](crate::kernels::dense::dot_f32_order)).
 pub fn dense_f32_ref(
     input: &[f32],
     weights: &[f32],
@@ -182,11 +260,7 @@ pub fn dense_f32_ref(
 ) {
     let n = input.len();
     for o in 0..bias.len() {
-        let mut acc = 0.0f32;
-        for i in 0..n {
-            acc += weights[o * n + i] * input[i];
-        }
-        let v = acc + bias[o];
+        let v = crate::kernels::dense::dot_f32_order(&weights[o * n..(o + 1) * n], input) + bias[o];
         out[o] = match act {
             Some(a) => crate::kernels::act::activate_f32(a, v),
             None => v,

@@ -66,7 +66,7 @@ fn huge_png_header_is_too_large_before_decoding() {
 
 #[test]
 fn png_over_pixel_budget_is_too_large() {
-    // Within MAX_SIDE on both sides, but 12000 x 12000 x 8 bytes (16-bit RGBA) = 1.1 GB.
+    // Within MAX_SIDE on both sides, but 12000 x 12000 x 8 bytes (16-bit RGBA) = 1.07 GiB.
     let png = png_header(12_000, 12_000, 16, 6);
     let err = digit_from_bytes(&png).unwrap_err();
     assert!(matches!(err, ImageProblem::TooLarge { .. }), "{err:?}");

@@ -36,7 +36,7 @@ use lenet_core::golden::{self, RECORD_LEN};
 use lenet_core::kernels::QuantLayer;
 use lenet_core::kernels::act::argmax_i8;
 use lenet_core::quant::{pixel_to_i8, requantize, requantize_to_i8};
-use lenet_core::reference::{conv2d_i8_ref, dense_i8_ref, max_pool2_i8_ref};
+use lenet_core::reference::forward_i8_ref;
 use lenet_core::shape::{C1, C2, CLASSES, FC1, FLAT, IN_H, IN_LEN, K, P1, P2, PAD};
 use lenet_core::{I8Model, Prediction};
 
@@ -351,41 +351,11 @@ pub fn candidate(index: usize) -> [u8; IN_LEN] {
     px
 }
 
-/// lenet-core's reference implementation (`lenet_core::reference`, unfused, layer by layer)
-/// of the whole network: the expected answer of a golden record.
+/// lenet-core's reference implementation of the whole network
+/// ([`lenet_core::reference::forward_i8_ref`], unfused, layer by layer): the expected answer of
+/// a golden record.
 pub fn reference(m: &I8Model<'_>, pixels: &[u8; IN_LEN]) -> Prediction<i8> {
-    fn rq<const OC: usize, const WN: usize>(l: &QuantLayer<'_, OC, WN>) -> (Vec<i32>, Vec<i32>) {
-        (0..OC).map(|c| l.requant.get(c)).unzip()
-    }
-    fn conv_pool<const OC: usize, const WN: usize>(
-        x: &[i8],
-        ic: usize,
-        side: usize,
-        l: &QuantLayer<'_, OC, WN>,
-    ) -> Vec<i8> {
-        let (mult, shift) = rq(l);
-        let mut full = vec![0i8; OC * side * side];
-        conv2d_i8_ref(
-            x, ic, side, side, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min,
-            l.act_max, &mut full,
-        );
-        let mut pooled = vec![0i8; OC * side * side / 4];
-        max_pool2_i8_ref(&full, OC, side, side, &mut pooled);
-        pooled
-    }
-    fn dense<const OC: usize, const WN: usize>(x: &[i8], l: &QuantLayer<'_, OC, WN>) -> Vec<i8> {
-        let (mult, shift) = rq(l);
-        let mut out = vec![0i8; OC];
-        dense_i8_ref(
-            x, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min, l.act_max, &mut out,
-        );
-        out
-    }
-    let input: Vec<i8> = pixels.iter().map(|&p| pixel_to_i8(p)).collect();
-    let pool1 = conv_pool(&input, 1, IN_H, &m.conv1);
-    let pool2 = conv_pool(&pool1, C1, P1, &m.conv2);
-    let fc1 = dense(&pool2, m.fc1.int8().expect("an int8 fc1"));
-    let logits: [i8; CLASSES] = dense(&fc1, &m.fc2).try_into().expect("10 logits");
+    let logits = forward_i8_ref(m, pixels).logits;
     Prediction {
         digit: argmax_i8(&logits) as u8,
         logits,

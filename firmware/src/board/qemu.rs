@@ -8,10 +8,11 @@ use defmt_semihosting as _; // global logger: semihosting stdout
 
 /// Bytes of the machine marker.
 const MARKER_LEN: usize = MARKER.len();
-const MARKER: &str = concat!("qemu-machine=", env!("LENET_QEMU_MACHINE"));
+/// NUL-terminated, so that whatever the linker places after it cannot extend the name.
+const MARKER: &str = concat!("qemu-machine=", env!("LENET_QEMU_MACHINE"), "\0");
 
-/// `qemu-machine=<machine>`: `scripts/qemu.sh` (the cargo runner) finds this marker in the ELF
-/// and starts that QEMU machine. `build.rs` names it from the target and the board features.
+/// `qemu-machine=<machine>\0`: `scripts/qemu.sh` (the cargo runner) finds this marker in the
+/// ELF and starts that QEMU machine. `build.rs` names it from the target and the board features.
 #[used]
 #[unsafe(no_mangle)]
 pub static LENET_QEMU_MACHINE: [u8; MARKER_LEN] = {

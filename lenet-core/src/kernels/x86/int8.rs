@@ -210,7 +210,7 @@ unsafe fn forward_i8_with<const VNNI: bool>(
     logits
 }
 
-/// Repacks `m`'s convolution weights on the stack (33 KB) and runs `isa`'s kernels.
+/// Repacks `m`'s convolution weights on the stack (33,280 B) and runs `isa`'s kernels.
 ///
 /// # Safety
 /// The CPU has `isa`'s features.
