@@ -263,7 +263,7 @@ fn columns(x: &[f32], m: usize) -> Vec<f32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The sum written out, term by term.
@@ -296,7 +296,8 @@ mod tests {
         dw.into_iter().map(|v| v as f32).collect()
     }
 
-    fn random(len: usize, seed: u64) -> Vec<f32> {
+    /// `len` pseudo-random values in `[-0.5, 0.5)` from `seed` (xorshift64).
+    pub(crate) fn random(len: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;
         (0..len)
             .map(|_| {

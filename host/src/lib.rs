@@ -17,6 +17,8 @@ pub mod pictures;
 pub mod preprocess;
 #[cfg(feature = "train")]
 pub mod quantize;
+#[cfg(feature = "train")]
+pub mod relu_pool;
 /// The client of the firmware's serial service (the `lenet-serial` crate).
 pub use lenet_serial as serial;
 #[cfg(feature = "train")]

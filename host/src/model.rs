@@ -136,19 +136,27 @@ impl LeNet {
         }
     }
 
+    /// The activation, then the 2x2/2 max-pool: for ReLU one fused operation when training on
+    /// the CPU ([`crate::relu_pool::forward`]).
+    fn act_pool(&self, x: Tensor<4>) -> Tensor<4> {
+        match self.activation {
+            Act::Relu => crate::relu_pool::forward(&self.pool, x),
+            Act::Tanh => self.pool.forward(x.tanh()),
+        }
+    }
+
     /// conv1 patches of `B` images (from [`conv1_patches`]) → `[B, 10]` logits.
     ///
     /// conv1 runs as one matrix product of its `[20, 25]` kernel with the patches: the image
     /// needs no gradient, so its im2col is built once on the host, and the product and its
     /// weight gradient cost a fifth of burn's general convolution (which also prepares an input
     /// gradient that nothing uses). conv2 runs through [`crate::conv2::forward`]: im2col matrix
-    /// products for its forward pass and weight gradient when training on the CPU. The
-    /// parameters stay those of a `Conv2d`.
+    /// products for its forward pass and weight gradient when training on the CPU. ReLU and
+    /// pooling are one operation there ([`crate::relu_pool`]). The parameters stay those of a
+    /// `Conv2d`.
     pub fn forward(&self, patches: Tensor<3>) -> Tensor<2> {
-        let x = self.pool.forward(self.act(self.conv1(patches)));
-        let x = self
-            .pool
-            .forward(self.act(crate::conv2::forward(&self.conv2, x)));
+        let x = self.act_pool(self.conv1(patches));
+        let x = self.act_pool(crate::conv2::forward(&self.conv2, x));
         let x: Tensor<2> = x.flatten(1, 3);
         self.fc2.forward(self.act(self.fc1.forward(x)))
     }

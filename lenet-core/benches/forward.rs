@@ -1,5 +1,5 @@
 //! Whole-image latency of the int8 and f32 forward passes, portable kernels vs the x86-64
-//! AVX-512 and AVX2 paths (`kernels::x86`, `model::PackedI8` / `PackedF32`), a per-layer breakdown of the portable kernels, and all-core batch
+//! AVX-512 and AVX2 paths (`kernels::x86`, `model::PackedI8`), a per-layer breakdown of the portable kernels, and all-core batch
 //! throughput.
 //!
 //! ```sh
@@ -110,12 +110,15 @@ fn f32(c: &mut Criterion) {
     g.bench_function("forward", |b| b.iter(|| f.forward(black_box(&img), &mut s)));
     #[cfg(target_arch = "x86_64")]
     {
-        let packed = lenet_core::model::PackedF32::new(&f);
-        g.bench_function("packed", |b| {
-            b.iter(|| packed.forward(black_box(&img), &mut s))
-        });
-        g.bench_function("packed-convs-only", |b| {
-            b.iter(|| packed.forward_convs(black_box(&img), &mut s))
+        let layers = f.x86_layers();
+        g.bench_function("convs-only", |b| {
+            b.iter(|| {
+                lenet_core::kernels::x86::forward_f32_convs(
+                    &layers,
+                    black_box(&img),
+                    s.x86_buffers(),
+                )
+            })
         });
     }
     g.finish();
@@ -275,10 +278,6 @@ fn main() {
         let pq = lenet_core::model::PackedI8::new(&q);
         throughput("int8/packed", n, &imgs, ScratchI8::new, |x, s| {
             black_box(pq.forward(x, s));
-        });
-        let pf = lenet_core::model::PackedF32::new(&f);
-        throughput("f32/packed", n, &fimgs, ScratchF32::new, |x, s| {
-            black_box(pf.forward(x, s));
         });
     }
 }

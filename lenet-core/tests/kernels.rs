@@ -634,48 +634,12 @@ struct I8Variant {
 
 /// The oracle: unfused `lenet_core::reference` layers straight from `docs/quantization.md`.
 fn reference_i8(m: &I8Model<'_>, pixels: &[u8; 784]) -> I8Run {
-    use lenet_core::kernels::QuantLayer;
-    use lenet_core::reference::{conv2d_i8_ref, dense_i8_ref, max_pool2_i8_ref};
-    fn rq<const OC: usize, const WN: usize>(l: &QuantLayer<'_, OC, WN>) -> (Vec<i32>, Vec<i32>) {
-        (0..OC).map(|c| l.requant.get(c)).unzip()
-    }
-    fn conv_pool<const OC: usize, const WN: usize>(
-        x: &[i8],
-        ic: usize,
-        side: usize,
-        l: &QuantLayer<'_, OC, WN>,
-    ) -> Vec<i8> {
-        let (mult, shift) = rq(l);
-        let mut full = vec![0i8; OC * side * side];
-        conv2d_i8_ref(
-            x, ic, side, side, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min,
-            l.act_max, &mut full,
-        );
-        let mut pooled = vec![0i8; OC * side * side / 4];
-        max_pool2_i8_ref(&full, OC, side, side, &mut pooled);
-        pooled
-    }
-    fn dense<const OC: usize, const WN: usize>(x: &[i8], l: &QuantLayer<'_, OC, WN>) -> Vec<i8> {
-        let (mult, shift) = rq(l);
-        let mut out = vec![0i8; OC];
-        dense_i8_ref(
-            x, l.weights, l.bias, &mult, &shift, l.in_zp, l.out_zp, l.act_min, l.act_max, &mut out,
-        );
-        out
-    }
-    let input: Vec<i8> = pixels
-        .iter()
-        .map(|&p| lenet_core::quant::pixel_to_i8(p))
-        .collect();
-    let pool1 = conv_pool(&input, 1, 28, &m.conv1);
-    let pool2 = conv_pool(&pool1, 20, 14, &m.conv2);
-    let fc1 = dense(&pool2, m.fc1.int8().expect("int8 fc1"));
-    let logits = dense(&fc1, &m.fc2).try_into().unwrap();
+    let run = lenet_core::reference::forward_i8_ref(m, pixels);
     I8Run {
-        logits,
-        pool1,
-        pool2,
-        fc1,
+        logits: run.logits,
+        pool1: run.pool1.to_vec(),
+        pool2: run.pool2.to_vec(),
+        fc1: run.fc1.to_vec(),
     }
 }
 
@@ -1102,16 +1066,6 @@ const F32_FORWARD: F32Variant = F32Variant {
 };
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const F32_PACKED: F32Variant = F32Variant {
-    name: "packed",
-    isa: None,
-    run: |m, inputs| {
-        let packed = lenet_core::model::PackedF32::new(m);
-        each_f32(inputs, |x, s| Some(packed.forward(x, s)))
-    },
-};
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
 const F32_AVX512F: F32Variant = F32Variant {
     name: "avx512f",
     isa: Some("avx512f"),
@@ -1120,16 +1074,6 @@ const F32_AVX512F: F32Variant = F32Variant {
         each_f32(inputs, |x, s| {
             lenet_core::kernels::x86::forward_f32(&layers, x, s.x86_buffers())
         })
-    },
-};
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-const F32_AVX512F_PACKED: F32Variant = F32Variant {
-    name: "avx512f_packed",
-    isa: Some("avx512f"),
-    run: |m, inputs| {
-        let packed = lenet_core::kernels::x86::PackedF32Layers::new(&m.x86_layers());
-        each_f32(inputs, |x, s| packed.forward(x, s.x86_buffers()))
     },
 };
 
@@ -1240,11 +1184,7 @@ f32_variant_tests!(f32_reference, F32_REFERENCE);
 f32_variant_tests!(f32_portable, F32_PORTABLE);
 f32_variant_tests!(f32_forward, F32_FORWARD);
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-f32_variant_tests!(f32_packed, F32_PACKED);
-#[cfg(all(target_arch = "x86_64", not(miri)))]
 f32_variant_tests!(f32_avx512f, F32_AVX512F);
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-f32_variant_tests!(f32_avx512f_packed, F32_AVX512F_PACKED);
 
 // ---------------------------------------------------------------------------------------------
 // x86-64: the AVX-512 output stage of the VNNI convolutions, lane for lane against the scalar

@@ -11,7 +11,7 @@ mod common;
 use common::Rng;
 use lenet_core::aligned::AlignedBytes;
 use lenet_core::kernels::x86::{self, I8Isa};
-use lenet_core::model::{PackedF32, PackedI8};
+use lenet_core::model::PackedI8;
 use lenet_core::{I8Model, Model, ScratchF32, ScratchI8};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -62,7 +62,6 @@ fn dispatch_picks_the_fastest_family_the_cpu_has() {
     let blob = AlignedBytes::new(&bytes);
     let model = Model::parse(blob.bytes()).unwrap();
     let f = model.f32().unwrap();
-    assert_eq!(PackedF32::new(f).accelerated(), x86::f32_available());
     let ran = x86::forward_f32(
         &f.x86_layers(),
         &[0.5; 784],
@@ -146,11 +145,9 @@ fn f32_tanh_models_fall_back_to_portable() {
     f.activation = lenet_core::blob::Activation::Tanh;
     let input = lenet_core::pixels_to_f32(&random_pixels(&mut Rng(5)));
     assert!(x86::forward_f32(&f.x86_layers(), &input, ScratchF32::new().x86_buffers()).is_none());
-    let packed = PackedF32::new(&f);
-    assert!(!packed.accelerated());
     let (mut s_ref, mut s_pk) = (ScratchF32::new(), ScratchF32::new());
     let want = f.forward_portable(&input, &mut s_ref);
-    let got = packed.forward(&input, &mut s_pk);
+    let got = f.forward(&input, &mut s_pk);
     assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
     assert_eq!(s_pk.fc1().map(f32::to_bits), s_ref.fc1().map(f32::to_bits));
 }

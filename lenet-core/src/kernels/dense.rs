@@ -4,10 +4,50 @@ use super::act::activate_f32;
 use super::{QuantLayer, dsp};
 use crate::blob::{Activation, i4};
 
-/// f32 dense layer: `out[o] = act(Σ_i w[o][i]·x[i] + bias[o])`, the sum taken in ascending `i`
-/// from `0.0`; `act = None` leaves the value as is.
+/// Lanes of lenet-core's f32 dot product (see [`dot_f32_order`]).
+pub const F32_DOT_LANES: usize = 16;
+
+/// The f32 dot product's last step: the sum of its 16 lane sums `s`, halving:
+/// `t[j] = s[j] + s[j + 8]` (`j < 8`), `u[j] = t[j] + t[j + 4]` (`j < 4`),
+/// `v[j] = u[j] + u[j + 2]` (`j < 2`), result `v[0] + v[1]`.
+///
+/// The definition of the order ([`dot_f32_order`]) and the one implementation of the
+/// reduction, which every f32 dense kernel (portable, x86, the reference) calls.
+#[inline(always)]
+pub fn reduce_f32_lanes(s: [f32; F32_DOT_LANES]) -> f32 {
+    let t: [f32; 8] = core::array::from_fn(|j| s[j] + s[j + 8]);
+    let u: [f32; 4] = core::array::from_fn(|j| t[j] + t[j + 4]);
+    let v: [f32; 2] = core::array::from_fn(|j| u[j] + u[j + 2]);
+    v[0] + v[1]
+}
+
+/// lenet-core's f32 dot product `Σ_i w[i]·x[i]`, in its one defined order (every f32 dense
+/// path gives exactly these bits; this plain version is the definition):
+///
+/// 1. 16 lane sums: lane `j` starts at `+0.0` and adds the products `w[i]·x[i]` of the inputs
+///    `i ≡ j (mod 16)` in ascending `i`, each product rounded, then each sum (one multiply and one
+///    add per term, never fused);
+/// 2. [`reduce_f32_lanes`] adds the 16 lane sums.
+///
+/// The lanes are what a SIMD unit computes side by side (one 512-bit vector, four 128-bit ones),
+/// so the order costs no vector code anything, and any compiler vectorizes the plain loop.
+pub fn dot_f32_order(w: &[f32], x: &[f32]) -> f32 {
+    let mut s = [0.0f32; F32_DOT_LANES];
+    for (i, (&w, &x)) in w.iter().zip(x).enumerate() {
+        s[i % F32_DOT_LANES] += w * x;
+    }
+    reduce_f32_lanes(s)
+}
+
+/// f32 dense layer: `out[o] = act(dot(w[o], x) + bias[o])`, the dot product in the order of
+/// [`dot_f32_order`]; `act = None` leaves the value as is.
 ///
 /// - `input`: `[IN]`; `weights`: `[OUT][IN]`, `WN = OUT·IN`; `bias`, `out`: `[OUT]`.
+///
+/// Two rows at a time share each block of 16 inputs. A row's 16 lane sums are one fixed-size
+/// array updated element-wise, which the compiler turns into vector instructions (four SSE or
+/// WebAssembly SIMD128 registers per row; two rows fit the 16 registers of x86-64 without
+/// spilling).
 pub fn dense_f32<const IN: usize, const OUT: usize, const WN: usize>(
     input: &[f32; IN],
     weights: &[f32; WN],
@@ -16,43 +56,57 @@ pub fn dense_f32<const IN: usize, const OUT: usize, const WN: usize>(
     out: &mut [f32; OUT],
 ) {
     const { assert!(WN == IN * OUT) };
-    let finish = |acc: f32, b: f32| {
-        let v = acc + b;
+    const L: usize = F32_DOT_LANES;
+    let finish = |s: [f32; L], b: f32| {
+        let v = reduce_f32_lanes(s) + b;
         match act {
             Some(a) => activate_f32(a, v),
             None => v,
         }
     };
-    // Four rows at a time: four independent sums, each still taken in ascending `i`.
-    let mut rows = weights.chunks_exact(4 * IN);
-    let mut outs = out.chunks_exact_mut(4);
-    let mut biases = bias.chunks_exact(4);
-    for ((block, y), b) in (&mut rows).zip(&mut outs).zip(&mut biases) {
-        let (r0, rest) = block.split_at(IN);
-        let (r1, rest) = rest.split_at(IN);
-        let (r2, r3) = rest.split_at(IN);
-        let mut acc = [0.0f32; 4];
-        for ((((&x, &w0), &w1), &w2), &w3) in input.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
-            acc[0] += w0 * x;
-            acc[1] += w1 * x;
-            acc[2] += w2 * x;
-            acc[3] += w3 * x;
+    let (xs, x_tail) = input.as_chunks::<L>();
+    let mut pairs = weights.chunks_exact(2 * IN);
+    let mut outs = out.chunks_exact_mut(2);
+    let mut biases = bias.chunks_exact(2);
+    for ((pair, y), b) in (&mut pairs).zip(&mut outs).zip(&mut biases) {
+        let (r0, r1) = pair.split_at(IN);
+        let (w0, w0_tail) = r0.as_chunks::<L>();
+        let (w1, w1_tail) = r1.as_chunks::<L>();
+        let (mut s0, mut s1) = ([0.0f32; L], [0.0f32; L]);
+        for ((x, w0), w1) in xs.iter().zip(w0).zip(w1) {
+            mac_lanes(&mut s0, w0, x);
+            mac_lanes(&mut s1, w1, x);
         }
-        for ((y, &a), &b) in y.iter_mut().zip(&acc).zip(b) {
-            *y = finish(a, b);
+        for (j, &x) in x_tail.iter().enumerate() {
+            s0[j] += w0_tail[j] * x;
+            s1[j] += w1_tail[j] * x;
         }
+        y[0] = finish(s0, b[0]);
+        y[1] = finish(s1, b[1]);
     }
-    for ((row, y), &b) in rows
+    for ((row, y), &b) in pairs
         .remainder()
         .chunks_exact(IN)
         .zip(outs.into_remainder())
         .zip(biases.remainder())
     {
-        let mut acc = 0.0f32;
-        for (w, x) in row.iter().zip(input) {
-            acc += w * x;
+        let (w, w_tail) = row.as_chunks::<L>();
+        let mut s = [0.0f32; L];
+        for (x, w) in xs.iter().zip(w) {
+            mac_lanes(&mut s, w, x);
         }
-        *y = finish(acc, b);
+        for (j, &x) in x_tail.iter().enumerate() {
+            s[j] += w_tail[j] * x;
+        }
+        *y = finish(s, b);
+    }
+}
+
+/// `s[j] += w[j]·x[j]` for the 16 lanes (a multiply, then an add: never fused).
+#[inline(always)]
+fn mac_lanes(s: &mut [f32; F32_DOT_LANES], w: &[f32; F32_DOT_LANES], x: &[f32; F32_DOT_LANES]) {
+    for ((s, &w), &x) in s.iter_mut().zip(w).zip(x) {
+        *s += w * x;
     }
 }
 

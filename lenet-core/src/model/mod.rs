@@ -20,4 +20,4 @@ pub use parse::Model;
 pub use prediction::Prediction;
 pub use scratch::{ScratchF32, ScratchI8};
 #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
-pub use x86::{PackedF32, PackedI8};
+pub use x86::PackedI8;

@@ -1,19 +1,19 @@
-//! x86-64 (`std`): the models with their weights repacked once for `kernels::x86`. The kernels
-//! take plain views ([`I8Layers`](crate::kernels::x86::I8Layers),
+//! x86-64 (`std`): the int8 model with its convolution weights repacked once for
+//! `kernels::x86` (the f32 kernels need no repacking: `F32Model::forward` runs them as it is).
+//! The kernels take plain views ([`I8Layers`](crate::kernels::x86::I8Layers),
 //! [`I8Buffers`](crate::kernels::x86::I8Buffers), …), which the models build
-//! (`I8Model::x86_layers`, `ScratchI8::x86_buffers`, …); these types fall back to the portable
+//! (`I8Model::x86_layers`, `ScratchI8::x86_buffers`, …); this type falls back to the portable
 //! kernels where the kernels return `None`.
 
 use std::boxed::Box;
 
-use super::float::F32Model;
 use super::int8::I8Model;
-use super::scratch::{ScratchF32, ScratchI8};
-use crate::kernels::x86::{I8Isa, PackedF32Layers, PackedI8Layers};
+use super::scratch::ScratchI8;
+use crate::kernels::x86::{I8Isa, PackedI8Layers};
 use crate::shape::{CLASSES, IN_LEN};
 
 /// An [`I8Model`] with its convolution weights repacked once for the int8 AVX-512 VNNI or
-/// AVX2 kernels (about 35 KB on the heap).
+/// AVX2 kernels (33,280 B of packed weights on the heap).
 ///
 /// [`PackedI8::forward`] gives exactly the bytes of [`I8Model::forward`] (and of the portable
 /// kernels) on every CPU; it is faster on CPUs with AVX-512 VNNI or AVX2, where it skips the
@@ -70,51 +70,5 @@ impl<'a> PackedI8<'a> {
         if let Some(layers) = &self.layers {
             layers.forward_convs(pixels, scratch.x86_buffers());
         }
-    }
-}
-
-/// An [`F32Model`] with its dense weights repacked once (lanes = output units, about 5 MB on
-/// the heap) for the AVX-512 kernels.
-///
-/// [`PackedF32::forward`] gives exactly the bits of [`F32Model::forward`] (and of the
-/// portable kernels) on every CPU; on CPUs with AVX-512 F its dense layers are vectorised
-/// too. Build it once per model and reuse it.
-pub struct PackedF32<'a> {
-    model: F32Model<'a>,
-    layers: PackedF32Layers<'a>,
-}
-
-impl<'a> PackedF32<'a> {
-    /// Repacks `model`'s dense weights.
-    pub fn new(model: &F32Model<'a>) -> Box<Self> {
-        Box::new(Self {
-            model: *model,
-            layers: PackedF32Layers::new(&model.x86_layers()),
-        })
-    }
-
-    /// The model it was built from.
-    pub fn model(&self) -> &F32Model<'a> {
-        &self.model
-    }
-
-    /// Whether [`PackedF32::forward`] runs the AVX-512 kernels (else the portable ones).
-    pub fn accelerated(&self) -> bool {
-        self.layers.accelerated()
-    }
-
-    /// Only the two convolutions of [`PackedF32::forward`] (for the per-layer benchmark;
-    /// nothing without a fast path).
-    #[doc(hidden)]
-    pub fn forward_convs(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) {
-        self.layers.forward_convs(input, scratch.x86_buffers());
-    }
-
-    /// Same contract and result as [`F32Model::forward`].
-    pub fn forward(&self, input: &[f32; IN_LEN], scratch: &mut ScratchF32) -> [f32; CLASSES] {
-        if let Some(logits) = self.layers.forward(input, scratch.x86_buffers()) {
-            return logits;
-        }
-        self.model.forward_portable(input, scratch)
     }
 }

@@ -1,14 +1,14 @@
 //! f32 kernels on AVX-512 F: convolutions with lanes = output columns, dense layers with
-//! lanes = output units (over [`PackedDense`] weights). No FMA: one `vmulps` and one `vaddps`
-//! per term, in the portable kernels' order.
+//! lanes = the 16 lane sums of lenet-core's f32 dot product, over the blob's weights as they
+//! are. No FMA: one `vmulps` and one `vaddps` per term, in the portable kernels' order.
 
 use core::arch::x86_64::*;
 
-use super::pack::PackedDense;
-use super::simd::{lanes_ps, load_ps};
+use super::simd::{lanes_ps, load_ps, load_ps_partial};
 use super::views::F32Layers;
 use crate::blob::Activation;
 use crate::kernels::act::activate_f32;
+use crate::kernels::dense::reduce_f32_lanes;
 use crate::shape::{
     C1, C2, CONV1_W_LEN, CONV2_W_LEN, FLAT, IN_H, IN_LEN, IN_W, K, P1, PAD, POOL1_LEN,
 };
@@ -168,57 +168,58 @@ pub(super) fn convs_f32(
     );
 }
 
-/// f32 dense layer over packed weights, bit-identical to
-/// [`dense_f32`](crate::kernels::dense::dense_f32): each lane is one output unit whose sum runs
-/// over ascending `i` from `+0.0`, one multiply and one add per term, then `+ bias` and the
-/// optional ReLU. Up to [`DENSE_BLOCKS`] blocks (128 units) at a time, so that enough
-/// independent sums are in flight.
+/// f32 dense layer over the blob's `[OUT][IN]` weights, bit-identical to
+/// [`dense_f32`](crate::kernels::dense::dense_f32): a row's 16 lane sums are one vector, which
+/// adds `w[16k..16k + 16]·x[16k..16k + 16]` (one multiply, one add) for ascending `k`, the last,
+/// partial block masked to the inputs that exist; then
+/// [`reduce_f32_lanes`](crate::kernels::dense::reduce_f32_lanes), `+ bias` and the optional
+/// ReLU. [`ROWS`] rows at a time share each input vector and keep enough independent sums in
+/// flight; the last pass overlaps the one before when `OUT % ROWS != 0`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-pub(super) fn dense_f32_packed<const OUT: usize>(
-    x: &[f32],
-    p: &PackedDense,
+pub(super) fn dense_f32_rows<const IN: usize, const OUT: usize, const WN: usize>(
+    x: &[f32; IN],
+    w: &[f32; WN],
     bias: &[f32; OUT],
     relu: bool,
     out: &mut [f32; OUT],
 ) {
-    let n = p.inputs;
-    assert!(x.len() == n && p.w.len() == OUT.div_ceil(16) * n);
-    let blocks = OUT.div_ceil(16);
-    let mut b0 = 0;
-    while b0 < blocks {
-        let nb = (blocks - b0).min(DENSE_BLOCKS);
-        let mut acc = [_mm512_setzero_ps(); DENSE_BLOCKS];
-        let ws = &p.w[b0 * n..(b0 + nb) * n];
-        for (i, &xi) in x.iter().enumerate() {
-            let xv = _mm512_set1_ps(xi);
-            for (j, a) in acc.iter_mut().enumerate().take(nb) {
-                let w = &ws[j * n + i];
-                // Fetch the weights a few iterations ahead: the 5 MB matrix streams from L3.
-                // A prefetch is only a hint and never faults: the wrapping address needs no bound.
-                let ahead: *const [f32; 16] = w;
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(PREFETCH).cast());
-                *a = _mm512_add_ps(*a, _mm512_mul_ps(load_ps(w), xv));
+    const {
+        assert!(WN == IN * OUT && OUT >= ROWS);
+    }
+    let full = IN / 16;
+    let tail = IN % 16;
+    for o in (0..OUT).step_by(ROWS) {
+        let first = o.min(OUT - ROWS);
+        let rows: [&[f32]; ROWS] =
+            core::array::from_fn(|r| &w[(first + r) * IN..(first + r + 1) * IN]);
+        let mut acc = [_mm512_setzero_ps(); ROWS];
+        for k in 0..full {
+            let xv = load_ps(x[16 * k..16 * k + 16].try_into().unwrap());
+            for (a, row) in acc.iter_mut().zip(&rows) {
+                let wv = load_ps(row[16 * k..16 * k + 16].try_into().unwrap());
+                *a = _mm512_add_ps(*a, _mm512_mul_ps(wv, xv));
             }
         }
-        for (j, a) in acc.iter().enumerate().take(nb) {
-            for (lane, v) in lanes_ps(*a).into_iter().enumerate() {
-                let o = 16 * (b0 + j) + lane;
-                if o < OUT {
-                    let v = v + bias[o];
-                    out[o] = if relu {
-                        activate_f32(Activation::Relu, v)
-                    } else {
-                        v
-                    };
-                }
+        if tail > 0 {
+            let m: __mmask16 = (1 << tail) - 1;
+            let xv = load_ps_partial(&x[16 * full..]);
+            for (a, row) in acc.iter_mut().zip(&rows) {
+                let wv = load_ps_partial(&row[16 * full..]);
+                *a = _mm512_mask_add_ps(*a, m, *a, _mm512_mul_ps(wv, xv));
             }
         }
-        b0 += nb;
+        for (r, a) in acc.iter().enumerate().skip(o - first) {
+            let v = reduce_f32_lanes(lanes_ps(*a)) + bias[first + r];
+            out[first + r] = if relu {
+                activate_f32(Activation::Relu, v)
+            } else {
+                v
+            };
+        }
     }
 }
 
-/// Blocks of 16 units that [`dense_f32_packed`] accumulates together.
-const DENSE_BLOCKS: usize = 8;
-/// How many inputs ahead [`dense_f32_packed`] prefetches its weights.
-const PREFETCH: usize = 16;
+/// Rows that [`dense_f32_rows`] accumulates together: two adds per cycle of four cycles'
+/// latency need eight independent sums.
+const ROWS: usize = 8;

@@ -6,9 +6,9 @@
 //! ([`int8_available`], [`avx2_available`], [`f32_available`]; detected once and cached) or
 //! layers outside the fast paths' preconditions. int8 runs the AVX-512 VNNI kernels where the
 //! CPU has them, else the AVX2 kernels, else nothing ([`forward_i8_isa`] forces one family, for
-//! tests and benchmarks). [`PackedI8Layers`] and [`PackedF32Layers`] repack the weights once,
-//! which removes the per-call repacking cost (int8) and makes the f32 dense layers
-//! vectorisable. These functions take the layers' parameters ([`I8Layers`], [`F32Layers`]) and
+//! tests and benchmarks). [`PackedI8Layers`] repacks the int8 convolution weights once, which
+//! removes the per-call repacking cost; the f32 kernels read the blob's weights as they are.
+//! These functions take the layers' parameters ([`I8Layers`], [`F32Layers`]) and
 //! the buffers to fill ([`I8Buffers`], [`F32Buffers`]) as plain views: the kernels know nothing
 //! of the model or its scratch types.
 //!
@@ -21,7 +21,7 @@
 //! | `vnni.rs` | int8 AVX-512 VNNI convolution window and dense layer |
 //! | `avx2.rs` | int8 AVX2 convolution window and dense layer |
 //! | `int8.rs` | the int8 forward pass over either family, eligibility |
-//! | `f32.rs` | f32 AVX-512 convolutions and packed dense layer |
+//! | `f32.rs` | f32 AVX-512 convolutions and dense layer |
 //!
 //! # Why the results are bit-identical
 //! - **int8** (AVX-512 F + BW + VNNI): every layer sums `w·(x − in_zp)` exactly in `i32` (the
@@ -44,11 +44,13 @@
 //!   Layers that break the preconditions (possible only by editing
 //!   [`QuantLayer`](crate::kernels::QuantLayer) fields by hand) make [`forward_i8`] return
 //!   `None`, and the model runs the portable kernels.
-//! - **f32** (AVX-512 F): lanes are output columns (convolutions) or output units (dense
-//!   layers), never terms of one sum, so every output still receives its terms one at a time in
-//!   the documented order (`ic, ky, kx` ascending; ascending `i`), each a separate multiply and
-//!   add (no FMA is ever emitted: Rust does not contract, and the intrinsics used are `mul` and
-//!   `add`). Out-of-bounds taps are skipped with lane masks rather than multiplied by a zero pad,
+//! - **f32** (AVX-512 F): in the convolutions lanes are output columns, never terms of one
+//!   sum, so every output still receives its terms one at a time in the documented order (`ic,
+//!   ky, kx` ascending); in the dense layers the 16 lanes of a vector are exactly the 16 lane
+//!   sums of the f32 dot product's definition
+//!   ([`dot_f32_order`](crate::kernels::dense::dot_f32_order)), reduced by the same function.
+//!   Each term is a separate multiply and add (no FMA is ever emitted: Rust does not contract,
+//!   and the intrinsics used are `mul` and `add`). Out-of-bounds taps are skipped with lane masks rather than multiplied by a zero pad,
 //!   so even infinite or NaN weights give the portable bits. Only ReLU models are accelerated;
 //!   tanh models run the portable kernels.
 //!
@@ -58,7 +60,7 @@
 use std::boxed::Box;
 
 use crate::blob::Activation;
-use crate::shape::{CLASSES, FC1, FLAT, IN_LEN};
+use crate::shape::{CLASSES, IN_LEN};
 
 mod avx2;
 mod detect;
@@ -76,7 +78,7 @@ pub use requant::{output_stage_x16, requantize_x16};
 pub use views::{F32Buffers, F32Layers, I8Buffers, I8Isa, I8Layers};
 
 use int8::{I8Call, I8Prep, i8_eligible, isa_for, repack_and_run, run_i8};
-use pack::{G1, G2, NB1, NB2, PackedConv, PackedDense, pack_conv1, pack_conv2};
+use pack::{G1, G2, NB1, NB2, PackedConv, pack_conv1, pack_conv2};
 
 /// The int8 family [`forward_i8`] runs for `layers` on this CPU: AVX-512 VNNI if available,
 /// else AVX2, and `None` without either or for layers outside the fast paths' preconditions.
@@ -86,7 +88,7 @@ pub fn best_i8_isa(layers: &I8Layers<'_>) -> Option<I8Isa> {
 
 /// int8 forward pass on the fastest family ([`best_i8_isa`]): the logits and `out` filled, the
 /// same bytes as the portable kernels, or `None` (and `out` untouched) when no family applies.
-/// Repacks the convolution weights on the stack (33 KB) every call; [`PackedI8Layers`] does it
+/// Repacks the convolution weights on the stack (33,280 B) every call; [`PackedI8Layers`] does it
 /// once.
 pub fn forward_i8(
     layers: &I8Layers<'_>,
@@ -113,7 +115,7 @@ pub fn forward_i8_isa(
     Some(unsafe { repack_and_run(isa, layers, pixels, out) })
 }
 
-/// Int8 layers with their convolution weights repacked once (about 35 KB on the heap) for the
+/// Int8 layers with their convolution weights repacked once (33,280 B on the heap) for the
 /// family [`best_i8_isa`] picks. Build one per model and reuse it for every image.
 pub struct PackedI8Layers<'a> {
     layers: I8Layers<'a>,
@@ -175,10 +177,9 @@ impl<'a> PackedI8Layers<'a> {
     }
 }
 
-/// f32 forward pass: the convolutions run the AVX-512 kernels (they need no repacking); the
-/// dense layers run the portable kernels, whose weights would need a 5 MB transposition per
-/// call ([`PackedF32Layers`] does it once). `None` (and `out` untouched) without AVX-512 F or
-/// for a tanh model.
+/// f32 forward pass on AVX-512 F: the convolutions and both dense layers, over the blob's
+/// weights as they are (nothing to repack): the same bits as the portable kernels. `None` (and
+/// `out` untouched) without AVX-512 F or for a tanh model.
 pub fn forward_f32(
     layers: &F32Layers<'_>,
     input: &[f32; IN_LEN],
@@ -187,81 +188,36 @@ pub fn forward_f32(
     if !f32_available() || layers.activation != Activation::Relu {
         return None;
     }
-    let F32Buffers { pool1, pool2, fc1 } = out;
     // SAFETY: `f32_available()` checked that the CPU has AVX-512 F.
-    unsafe { f32::convs_f32(layers, input, pool1, pool2) };
-    super::dense::dense_f32(
-        pool2,
-        layers.fc1_w,
-        layers.fc1_b,
-        Some(Activation::Relu),
-        fc1,
-    );
+    Some(unsafe { forward_f32_avx512(layers, input, out) })
+}
+
+#[target_feature(enable = "avx512f")]
+fn forward_f32_avx512(
+    l: &F32Layers<'_>,
+    input: &[f32; IN_LEN],
+    out: F32Buffers<'_>,
+) -> [f32; CLASSES] {
+    let F32Buffers { pool1, pool2, fc1 } = out;
+    f32::convs_f32(l, input, pool1, pool2);
+    f32::dense_f32_rows(pool2, l.fc1_w, l.fc1_b, true, fc1);
     let mut logits = [0f32; CLASSES];
-    super::dense::dense_f32(fc1, layers.fc2_w, layers.fc2_b, None, &mut logits);
-    Some(logits)
+    f32::dense_f32_rows(fc1, l.fc2_w, l.fc2_b, false, &mut logits);
+    logits
 }
 
-/// f32 layers with their dense weights repacked once (lanes = output units, about 5 MB on the
-/// heap) for the AVX-512 kernels. Build one per model and reuse it.
-pub struct PackedF32Layers<'a> {
-    layers: F32Layers<'a>,
-    fast: bool,
-    fc1: PackedDense,
-    fc2: PackedDense,
-}
-
-impl<'a> PackedF32Layers<'a> {
-    /// Repacks `layers`' dense weights.
-    pub fn new(layers: &F32Layers<'a>) -> Self {
-        Self {
-            layers: *layers,
-            fast: f32_available() && layers.activation == Activation::Relu,
-            fc1: PackedDense::new(layers.fc1_w, FLAT),
-            fc2: PackedDense::new(layers.fc2_w, FC1),
-        }
+/// Only the two f32 convolutions of [`forward_f32`] (for the per-layer benchmark): fills
+/// `pool1` and `pool2`; `false` (nothing written) where [`forward_f32`] returns `None`.
+#[doc(hidden)]
+pub fn forward_f32_convs(
+    layers: &F32Layers<'_>,
+    input: &[f32; IN_LEN],
+    out: F32Buffers<'_>,
+) -> bool {
+    if !f32_available() || layers.activation != Activation::Relu {
+        return false;
     }
-
-    /// The layers they were built from.
-    pub fn layers(&self) -> &F32Layers<'a> {
-        &self.layers
-    }
-
-    /// Whether [`PackedF32Layers::forward`] runs (AVX-512 F and a ReLU model).
-    pub fn accelerated(&self) -> bool {
-        self.fast
-    }
-
-    /// Only the two convolutions of [`PackedF32Layers::forward`] (for the per-layer benchmark):
-    /// fills `pool1` and `pool2`; `false` when not [`accelerated`](Self::accelerated).
-    #[doc(hidden)]
-    pub fn forward_convs(&self, input: &[f32; IN_LEN], out: F32Buffers<'_>) -> bool {
-        if !self.fast {
-            return false;
-        }
-        // SAFETY: `fast` implies `f32_available()`: the CPU has AVX-512 F.
-        unsafe { f32::convs_f32(&self.layers, input, out.pool1, out.pool2) };
-        true
-    }
-
-    /// The whole network on the AVX-512 kernels: the same bits as the portable kernels, or
-    /// `None` (and `out` untouched) when not [`accelerated`](Self::accelerated).
-    pub fn forward(&self, input: &[f32; IN_LEN], out: F32Buffers<'_>) -> Option<[f32; CLASSES]> {
-        if !self.fast {
-            return None;
-        }
-        // SAFETY: `fast` implies `f32_available()`: the CPU has AVX-512 F.
-        Some(unsafe { self.forward_fast(input, out) })
-    }
-
-    #[target_feature(enable = "avx512f")]
-    fn forward_fast(&self, input: &[f32; IN_LEN], out: F32Buffers<'_>) -> [f32; CLASSES] {
-        let l = &self.layers;
-        let F32Buffers { pool1, pool2, fc1 } = out;
-        f32::convs_f32(l, input, pool1, pool2);
-        f32::dense_f32_packed(pool2, &self.fc1, l.fc1_b, true, fc1);
-        let mut logits = [0f32; CLASSES];
-        f32::dense_f32_packed(fc1, &self.fc2, l.fc2_b, false, &mut logits);
-        logits
-    }
+    // SAFETY: `f32_available()` checked that the CPU has AVX-512 F.
+    unsafe { f32::convs_f32(layers, input, out.pool1, out.pool2) };
+    true
 }

@@ -3,7 +3,6 @@
 //! padded inputs), and the f32 dense weights as `[block of 16 units][input][16]`.
 
 use std::boxed::Box;
-use std::vec::Vec;
 
 use crate::shape::{C1, C2, CONV1_W_LEN, CONV2_W_LEN, IN_H, IN_W, K, P1, PAD};
 
@@ -106,25 +105,3 @@ pub(super) const GROUPS2: [usize; G2] = {
     }
     g
 };
-
-/// f32 dense weights repacked for lanes = output units: block `b` holds, for each input `i` in
-/// turn, the 16 weights `w[16·b + lane][i]` (zero for padding units).
-pub(super) struct PackedDense {
-    pub(super) w: Vec<[f32; 16]>,
-    pub(super) inputs: usize,
-}
-
-impl PackedDense {
-    /// Repacks `[out][in]` weights with `inputs` inputs per row.
-    pub(super) fn new(w: &[f32], inputs: usize) -> Self {
-        let outs = w.len() / inputs;
-        let blocks = outs.div_ceil(16);
-        let mut p = std::vec![[0f32; 16]; blocks * inputs];
-        for (o, row) in w.chunks_exact(inputs).enumerate() {
-            for (i, &v) in row.iter().enumerate() {
-                p[(o / 16) * inputs + i][o % 16] = v;
-            }
-        }
-        Self { w: p, inputs }
-    }
-}

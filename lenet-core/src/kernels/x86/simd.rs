@@ -19,6 +19,17 @@ pub(super) fn load_ps(a: &[f32; 16]) -> __m512 {
     unsafe { _mm512_loadu_ps(a.as_ptr()) }
 }
 
+/// Loads the first `a.len()` lanes from `a` (at most 16) and zeros the others.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) fn load_ps_partial(a: &[f32]) -> __m512 {
+    let n = a.len().min(16);
+    let m: __mmask16 = ((1u32 << n) - 1) as __mmask16;
+    // SAFETY: the mask selects the first `n <= a.len()` lanes, all within `a`; masked-off lanes
+    // are not accessed (AVX-512 suppresses their faults), and the load needs no alignment.
+    unsafe { _mm512_maskz_loadu_ps(m, a.as_ptr()) }
+}
+
 /// The lanes of a vector as an array.
 #[inline]
 #[target_feature(enable = "avx512f")]
