@@ -44,7 +44,10 @@ module_sum=$(sha256sum "$wasm" | cut -d' ' -f1)
 
 pkg=web/www/pkg
 manifest=web/pkg.sha256
-if $check && [ "$have" != "$want" ]; then
+# Both --check modes: the manifest records the module cargo builds now, and exactly the files of
+# web/www/pkg with their current hashes.
+check_manifest() {
+    local recorded listed present
     recorded=$(awk '$2 == "cargo:lenet_web.wasm" { print $1 }' "$manifest")
     if [ "$module_sum" != "$recorded" ]; then
         echo "web/www/pkg is stale: cargo builds a module with SHA-256 $module_sum, $manifest records ${recorded:-none}; run web/build.sh (scripts/setup-web.sh --bindgen) and commit web/" >&2
@@ -60,6 +63,9 @@ if $check && [ "$have" != "$want" ]; then
         echo "web/www/pkg holds other files than $manifest lists: run web/build.sh and commit web/" >&2
         exit 1
     fi
+}
+if $check && [ "$have" != "$want" ]; then
+    check_manifest
     echo "web/www/pkg is up to date: the module cargo builds is the one it was made from (no wasm-bindgen CLI here: hashes compared, $(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm)"
     exit 0
 fi
@@ -70,13 +76,13 @@ wasm-bindgen "$wasm" --out-dir "$out" --target web --no-typescript \
     --remove-name-section --remove-producers-section
 
 if $check; then
-    if diff -r "$out" "$pkg" >/dev/null && [ "$(awk '$2 == "cargo:lenet_web.wasm" { print $1 }' "$manifest")" = "$module_sum" ]; then
-        echo "web/www/pkg is up to date ($(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm)"
-    else
+    if ! diff -r "$out" "$pkg" >/dev/null; then
         diff -rq "$out" "$pkg" >&2 || true
-        echo "web/www/pkg or $manifest is stale: run web/build.sh and commit web/" >&2
+        echo "web/www/pkg is stale: run web/build.sh and commit web/" >&2
         exit 1
     fi
+    check_manifest
+    echo "web/www/pkg is up to date ($(wc -c <"$pkg/lenet_web_bg.wasm") bytes of wasm)"
 else
     rm -rf "$pkg"
     mkdir -p "$pkg"
