@@ -38,15 +38,16 @@ fi
 logs=target/matrix
 mkdir -p "$logs"
 
-# target | machine | cargo features | target dir | expected core | expected kernels
+# target | machine | cargo features | target dir | expected core | expected kernels | cargo config
+# (the M55 image adds mve.toml: Helium on top of the DSP extension)
 rows=(
-    "thumbv6m-none-eabi|mps2-an385||target|Cortex-M3|portable"
-    "thumbv7m-none-eabi|mps2-an385||target|Cortex-M3|portable"
-    "thumbv7em-none-eabihf|mps2-an386||target|Cortex-M4|Arm DSP"
-    "thumbv7em-none-eabihf|mps2-an500||target|Cortex-M7|Arm DSP"
-    "thumbv8m.main-none-eabihf|mps2-an505||target|Cortex-M33|Arm DSP"
-    "thumbv8m.main-none-eabihf|mps3-an547|mps3-an547|target/mps3-an547|Cortex-M55|Arm DSP"
-    "riscv32imc-unknown-none-elf|virt||target|RISC-V RV32|portable"
+    "thumbv6m-none-eabi|mps2-an385||target|Cortex-M3|portable|"
+    "thumbv7m-none-eabi|mps2-an385||target|Cortex-M3|portable|"
+    "thumbv7em-none-eabihf|mps2-an386||target|Cortex-M4|Arm DSP|"
+    "thumbv7em-none-eabihf|mps2-an500||target|Cortex-M7|Arm DSP|"
+    "thumbv8m.main-none-eabihf|mps2-an505||target|Cortex-M33|Arm DSP|"
+    "thumbv8m.main-none-eabihf|mps3-an547|mps3-an547|target/mps3-an547|Cortex-M55|Arm Helium|mve.toml"
+    "riscv32imc-unknown-none-elf|virt||target|RISC-V RV32|portable|"
 )
 
 tools="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
@@ -71,12 +72,13 @@ failed=0
 summary=$logs/summary-$blob_kind.tsv
 : >"$summary"
 for row in "${rows[@]}"; do
-    IFS='|' read -r target machine features dir core kernels <<<"$row"
+    IFS='|' read -r target machine features dir core kernels config <<<"$row"
     if [ $# -gt 0 ] && [[ " $* " != *" $machine "* ]]; then
         continue
     fi
     log="$logs/$target-$machine-$blob_kind.log"
-    cargo=(--release -q --bin selftest --target "$target" --target-dir "$dir" ${features:+--features "$features"})
+    cargo=(--release -q --bin selftest --target "$target" --target-dir "$dir" ${features:+--features "$features"}
+        ${config:+--config "$config"})
     cargo build "${cargo[@]}"
     set +e
     QEMU_MACHINE=$machine QEMU_TIMEOUT=${QEMU_TIMEOUT:-600} cargo run "${cargo[@]}" >"$log" 2>&1

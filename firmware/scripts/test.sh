@@ -37,7 +37,7 @@ for target in thumbv6m-none-eabi thumbv7m-none-eabi thumbv8m.main-none-eabihf ri
     cargo clippy --release --all-targets --target "$target" -q -- -D warnings
 done
 cargo clippy --release --all-targets --target thumbv8m.main-none-eabihf --features mps3-an547 \
-    --target-dir target/mps3-an547 -q -- -D warnings
+    --config mve.toml --target-dir target/mps3-an547 -q -- -D warnings
 step "clippy (boards)"
 cargo clippy --release --all-targets --features nucleo-f429zi --target-dir "$board_dir" -q -- -D warnings
 cargo clippy --release --all-targets --features rpi-pico --target thumbv6m-none-eabi --target-dir target/rpi-pico -q -- -D warnings

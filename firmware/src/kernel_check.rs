@@ -1,8 +1,10 @@
 //! On-target check of the optimized int8 kernels against `lenet_core::reference`.
 //!
 //! The golden vectors prove the whole network bit-exact for 20 images; this adds pseudo-random
-//! cases (deterministic xorshift32) that drive the Cortex-M4 `asm!` loops of
-//! `lenet_core::kernels::arm` with full-range weights, inputs, zero points and requantization
+//! cases (deterministic xorshift32) that drive the `asm!` loops of the core's kernel family (the
+//! DSP loops of `lenet_core::kernels::arm`, or on the Cortex-M55 the Helium loops of
+//! `lenet_core::kernels::mve`: the raw-byte dot products, the zero point through `Σ w`, the
+//! vector output stage) with full-range weights, inputs, zero points and requantization
 //! parameters, and compares every output byte with the naive reference twins:
 //!
 //! - conv, `IC = 20` (conv2's instance of the 2×2 `asm!` loop, 500 taps per row) and `IC = 1`

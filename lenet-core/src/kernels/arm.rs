@@ -11,7 +11,7 @@
 //!   it stands in for (`conv::dot_2x2`, `dense::dot_4rows`'s `mac_word` loop), which every other
 //!   target runs; the outer loops, padding, requantization and pooling stay in the shared Rust.
 //!
-//! This is the only module of the crate with `unsafe` code.
+//! With `kernels::mve` and `kernels::x86`, one of the crate's modules with `unsafe` code.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
@@ -135,6 +135,7 @@ const fn unroll(n: usize, max: usize) -> usize {
 ///
 /// Never inlined: one copy per layer instead of one per call site halves the firmware's code
 /// for about 1.5 % more instructions (the call and the saved registers).
+#[cfg(not(lenet_arm_mve))]
 #[inline(never)]
 pub fn dot_2x2<const IC: usize>(w: &[u8], x: &[u32]) -> [i32; 4] {
     const {
@@ -206,6 +207,7 @@ pub fn dot_2x2<const IC: usize>(w: &[u8], x: &[u32]) -> [i32; 4] {
 /// fc1's 612 words), so `SUBS`/`BNE` add little. Rows 1 and 3 are addressed at the constant
 /// offset `IN` from rows 0 and 2, so 13 registers suffice, all chosen by the compiler.
 /// Never inlined, like [`dot_2x2`].
+#[cfg(not(lenet_arm_mve))]
 #[inline(never)]
 pub fn dot_4rows<const IN: usize>(w: &[u8], x: &[u8], minus_zp: u32) -> ([i32; 4], usize) {
     // The `LDR` immediate offset reaches 4095 bytes.

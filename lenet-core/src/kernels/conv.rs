@@ -1,7 +1,9 @@
 //! 5x5 "same" convolutions fused with the activation and a 2x2/2 max-pool.
 
+use super::QuantLayer;
 use super::act::activate_f32;
-use super::{QuantLayer, dsp};
+#[cfg(not(lenet_arm_mve))]
+use super::dsp;
 use crate::blob::Activation;
 use crate::shape::{K, PAD};
 
@@ -126,6 +128,13 @@ const MAX_TAPS: usize = 500;
 ///
 /// Rows that are not a whole number of words (conv1: 25 taps) are first repacked, zero-padded
 /// to 28 taps, into the part of the im2col buffer the short columns leave free.
+///
+/// With Helium (`cfg(lenet_arm_mve)`, the Cortex-M55) the same sums are taken another way: the
+/// im2col columns stay raw bytes (padding is still the raw `in_zp`), the dot products are
+/// `Σ w·x` over raw bytes (`VMLADAVA.S8`, `kernels::mve::conv_pairs`), and the zero point is
+/// folded into the bias once per call: `Σ w·(x − in_zp) + bias = Σ w·x + (bias − in_zp·Σ w)`,
+/// with `Σ w` the sum of the channel's `IC·25` weights. Both sides are exact integers, so the
+/// outputs are the same bits.
 pub fn conv2d_relu_pool_i8<
     const IC: usize,
     const OC: usize,
@@ -147,6 +156,129 @@ pub fn conv2d_relu_pool_i8<
         // |acc| <= IC·25·127·255 must leave room for a bias of up to 2^30.
         assert!(IC * K * K * 127 * 255 < (1 << 30));
         assert!(IC * K * K <= MAX_TAPS);
+    }
+    #[cfg(lenet_arm_mve)]
+    conv_i8_raw::<IC, OC, H, W, IN, WN, OUT>(input, layer, out);
+    #[cfg(not(lenet_arm_mve))]
+    conv_i8_pairs::<IC, OC, H, W, IN, WN, OUT>(input, layer, out);
+}
+
+/// Helium body of [`conv2d_relu_pool_i8`]: raw im2col columns, `kernels::mve::conv_pairs`, the
+/// zero point folded into the bias.
+#[cfg(lenet_arm_mve)]
+fn conv_i8_raw<
+    const IC: usize,
+    const OC: usize,
+    const H: usize,
+    const W: usize,
+    const IN: usize,
+    const WN: usize,
+    const OUT: usize,
+>(
+    input: &[i8; IN],
+    layer: &QuantLayer<'_, OC, WN>,
+    out: &mut [i8; OUT],
+) {
+    let taps = IC * K * K;
+    let weights: &[u8] = bytemuck::cast_slice(layer.weights.as_slice());
+    // bias − in_zp·Σ w per channel: |in_zp·Σ w| <= 128·500·127, far from overflowing.
+    let mut bias = [0i32; OC];
+    for ((b, row), &b0) in bias
+        .iter_mut()
+        .zip(weights.chunks_exact(taps))
+        .zip(layer.bias)
+    {
+        *b = b0 - layer.in_zp * super::mve::sum(row);
+    }
+    // The vector output stage takes layers whose every shift is at most −2 (the usual case);
+    // others go through the scalar one.
+    let vector_requant = {
+        let mut mult = [0i32; OC];
+        let mut right = [0i32; OC];
+        let mut ok = true;
+        for (oc, (m, r)) in mult.iter_mut().zip(&mut right).enumerate() {
+            let (multiplier, shift) = layer.requant.get(oc);
+            let shift = shift.clamp(crate::quant::SHIFT_MIN, crate::quant::SHIFT_MAX);
+            ok &= shift <= -2;
+            (*m, *r) = (multiplier, shift + 1);
+        }
+        ok.then_some((mult, right))
+    };
+    let input: &[u8; IN] = bytemuck::cast_ref(input);
+    let pad = layer.in_zp as u8;
+    // The two columns, `stride` bytes apart (zero-padded for short rows), as `conv_pairs`
+    // reads them.
+    let stride = super::mve::col_stride(taps);
+    let mut cols = [0u8; 2 * MAX_TAPS];
+    let cols = &mut cols[..2 * taps.max(32)];
+    let mut best = [0i32; OC];
+    // Whole pairs of channels go through `conv_pairs`; an odd last channel is paired with a
+    // copy of itself.
+    for py in 0..H / 2 {
+        for px in 0..W / 2 {
+            for dy in 0..2 {
+                let (even, odd) = best.split_at_mut(OC / 2 * 2);
+                let (x0, x1) = cols.split_at_mut(stride);
+                gather_pair::<IC, H, W>(input, 2 * py + dy, 2 * px, pad, x0, x1);
+                if dy == 0 {
+                    super::mve::conv_pairs::<IC, true>(weights, cols, even);
+                } else {
+                    super::mve::conv_pairs::<IC, false>(weights, cols, even);
+                }
+                if let [b] = odd {
+                    let mut last = [*b; 2];
+                    let w = &weights[(OC - 1) * taps..];
+                    let mut pair = [0u8; 2 * MAX_TAPS];
+                    pair[..taps].copy_from_slice(&w[..taps]);
+                    pair[taps..2 * taps].copy_from_slice(&w[..taps]);
+                    if dy == 0 {
+                        super::mve::conv_pairs::<IC, true>(&pair, cols, &mut last);
+                    } else {
+                        super::mve::conv_pairs::<IC, false>(&pair, cols, &mut last);
+                    }
+                    *b = last[0];
+                }
+            }
+            let at = py * (W / 2) + px;
+            if let Some((mult, right)) = &vector_requant {
+                let (lo, hi) = (layer.act_min.max(-128), layer.act_max.min(127));
+                let out: &mut [i8] = &mut out[at..];
+                super::mve::requant_strided(
+                    &best,
+                    &bias,
+                    mult,
+                    right,
+                    layer.out_zp,
+                    (lo, hi),
+                    out,
+                    (H / 2) * (W / 2),
+                );
+            } else {
+                for (oc, (&b, &bias)) in best.iter().zip(&bias).enumerate() {
+                    out[oc * (H / 2) * (W / 2) + at] = layer.output(oc, b + bias);
+                }
+            }
+        }
+    }
+}
+
+/// Body of [`conv2d_relu_pool_i8`] on every target without Helium: im2col columns of i16 pairs
+/// `x − in_zp`, [`dot_2x2_rows`].
+#[cfg(not(lenet_arm_mve))]
+fn conv_i8_pairs<
+    const IC: usize,
+    const OC: usize,
+    const H: usize,
+    const W: usize,
+    const IN: usize,
+    const WN: usize,
+    const OUT: usize,
+>(
+    input: &[i8; IN],
+    layer: &QuantLayer<'_, OC, WN>,
+    out: &mut [i8; OUT],
+) {
+    const {
         // Rows that are not whole words are repacked behind the columns, a word per 4 taps.
         assert!(
             (IC * K * K).is_multiple_of(4)
@@ -213,6 +345,7 @@ pub fn conv2d_relu_pool_i8<
 /// The raw bytes are first gathered in tap order into the upper half of each buffer; widening
 /// word `g` of them writes words `2g` and `2g + 1`, which never overtake the words still to be
 /// read, so it runs in place.
+#[cfg(not(lenet_arm_mve))]
 #[inline(always)]
 fn im2col_pair<const IC: usize, const H: usize, const W: usize>(
     input: &[u8],
@@ -231,52 +364,7 @@ fn im2col_pair<const IC: usize, const H: usize, const W: usize>(
         // Padding taps (rows rounded up to whole words) meet zero weights; keep them at 0 too.
         s0[IC * K * K..].fill(pad);
         s1[IC * K * K..].fill(pad);
-        // Input columns ox − 2 ..= ox + 3 cover both positions' kernels; with K = 5, PAD = 2 and
-        // an even `ox` in an even `W`, at most the two leftmost or the two rightmost of them lie
-        // outside the input when `W >= 6`, so each row of the window is one fixed-size copy.
-        let edge = match (ox < PAD, ox + K + 1 - PAD > W) {
-            (false, false) => Edge::Inside,
-            (true, false) => Edge::Left,
-            (false, true) => Edge::Right,
-            (true, true) => Edge::Narrow,
-        };
-        for (ic, in_c) in input.chunks_exact(H * W).enumerate() {
-            for ky in 0..K {
-                let t = (ic * K + ky) * K;
-                // Fixed-size rows, so that each copy is a few loads and stores at every
-                // optimisation level (a 5-byte slice copy can become a `memcpy` call).
-                let (Some(d0), Some(d1)) = (
-                    s0[t..].first_chunk_mut::<K>(),
-                    s1[t..].first_chunk_mut::<K>(),
-                ) else {
-                    continue;
-                };
-                // Input row `oy + ky − PAD`, if it exists.
-                let iy = (oy + ky).wrapping_sub(PAD);
-                let row = if iy < H {
-                    in_c.get(iy * W..iy * W + W)
-                } else {
-                    None
-                };
-                match (row, edge) {
-                    (None, _) => {
-                        *d0 = [pad; K];
-                        *d1 = [pad; K];
-                    }
-                    (Some(row), Edge::Inside) => {
-                        if let Some(src) = row[ox - PAD..].first_chunk::<{ K + 1 }>() {
-                            d0.copy_from_slice(&src[..K]);
-                            d1.copy_from_slice(&src[1..]);
-                        }
-                    }
-                    (Some(row), edge) => {
-                        let window = edge.window(row, ox, pad);
-                        d0.copy_from_slice(&window[..K]);
-                        d1.copy_from_slice(&window[1..]);
-                    }
-                }
-            }
-        }
+        gather_pair::<IC, H, W>(input, oy, ox, pad, s0, s1);
     }
     // Both columns in one loop (each with its constant length, so no bounds checks remain).
     for g in 0..groups {
@@ -285,6 +373,69 @@ fn im2col_pair<const IC: usize, const H: usize, const W: usize>(
         x0[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, r0);
         x1[2 * g] = dsp::sxtab16(minus_zp, r1);
         x1[2 * g + 1] = dsp::sxtab16_ror8(minus_zp, r1);
+    }
+}
+
+/// The raw input bytes of the taps of the pre-pool positions `(oy, ox)` and `(oy, ox + 1)`
+/// (`ox` even) in OIHW tap order: `s0[t]` and `s1[t]` for tap `t < IC·25`, the raw byte `pad`
+/// (the input zero point) where a tap lies outside the input. Bytes from `IC·25` on are left as
+/// they are.
+///
+/// Input columns `ox − 2 ..= ox + 3` cover both positions' kernels; with K = 5, PAD = 2 and an
+/// even `ox` in an even `W`, at most the two leftmost or the two rightmost of them lie outside
+/// the input when `W >= 6`, so each row of the window is one fixed-size copy. Kernel rows are
+/// the outer loop: whether input row `oy + ky − 2` exists, and which edge case the window is,
+/// are decided once per kernel row for all `IC` channels.
+#[inline(always)]
+fn gather_pair<const IC: usize, const H: usize, const W: usize>(
+    input: &[u8],
+    oy: usize,
+    ox: usize,
+    pad: u8,
+    s0: &mut [u8],
+    s1: &mut [u8],
+) {
+    let (s0, s1) = (&mut s0[..IC * K * K], &mut s1[..IC * K * K]);
+    let edge = match (ox < PAD, ox + K + 1 - PAD > W) {
+        (false, false) => Edge::Inside,
+        (true, false) => Edge::Left,
+        (false, true) => Edge::Right,
+        (true, true) => Edge::Narrow,
+    };
+    // Fixed-size rows, so that each copy is a few loads and stores at every optimisation level
+    // (a 5-byte slice copy can become a `memcpy` call).
+    let (d0, _) = s0.as_chunks_mut::<K>();
+    let (d1, _) = s1.as_chunks_mut::<K>();
+    for ky in 0..K {
+        // Input row `oy + ky − PAD`, if it exists; kernel row `ky` of channel `ic` is window
+        // row `ic·K + ky`.
+        let iy = (oy + ky).wrapping_sub(PAD);
+        let rows = (0..IC).map(|ic| ic * K + ky);
+        if iy >= H {
+            for r in rows {
+                d0[r] = [pad; K];
+                d1[r] = [pad; K];
+            }
+            continue;
+        }
+        let channels = input.chunks_exact(H * W).map(|c| &c[iy * W..iy * W + W]);
+        match edge {
+            Edge::Inside => {
+                for (r, row) in rows.zip(channels) {
+                    if let Some(src) = row[ox - PAD..].first_chunk::<{ K + 1 }>() {
+                        d0[r].copy_from_slice(&src[..K]);
+                        d1[r].copy_from_slice(&src[1..]);
+                    }
+                }
+            }
+            edge => {
+                for (r, row) in rows.zip(channels) {
+                    let window = edge.window(row, ox, pad);
+                    d0[r].copy_from_slice(&window[..K]);
+                    d1[r].copy_from_slice(&window[1..]);
+                }
+            }
+        }
     }
 }
 
@@ -343,6 +494,7 @@ impl Edge {
 /// multiple of 4. On Armv7E-M (`cfg(lenet_arm_dsp)`) the whole loop is one `asm!` block
 /// (`kernels::arm::dot_2x2`, 18 instructions per 16 MACs); elsewhere it is [`dot_2x2`] itself.
 /// Both compute the same exact sums.
+#[cfg(not(lenet_arm_mve))]
 #[inline(always)]
 fn dot_2x2_rows<const IC: usize>(w: &[u8], x: &[u32]) -> [i32; 4] {
     #[cfg(lenet_arm_dsp)]
@@ -361,6 +513,7 @@ fn dot_2x2_rows<const IC: usize>(w: &[u8], x: &[u32]) -> [i32; 4] {
 /// Dot products of two rows of int8 weights (`w0`, `w1`: whole words) with two im2col columns
 /// (`x0`, `x1`: i16 pairs as laid out by [`im2col_pair`]):
 /// `[w0·x0, w0·x1, w1·x0, w1·x1]`, exact (the caller bounds them).
+#[cfg(not(lenet_arm_mve))]
 #[inline(always)]
 fn dot_2x2(w0: &[u8], w1: &[u8], x0: &[u32], x1: &[u32]) -> [i32; 4] {
     let mut a = [0i32; 4];

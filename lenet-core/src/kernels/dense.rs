@@ -90,6 +90,10 @@ pub fn dense_f32<const IN: usize, const OUT: usize, const WN: usize>(
 /// unpacks one word of weights with `SXTB16` and adds two `SMLAD`s. The last `IN % 4` inputs form
 /// one more word, zero-padded on the weight side. Rows past `OUT` in the last block repeat the
 /// last row and are dropped.
+///
+/// With Helium (`cfg(lenet_arm_mve)`) three rows at a time over raw bytes
+/// (`kernels::mve::dot_3rows_sums`; the last block of three may overlap the one before): the loop returns `Σ w·x` and `Σ w` of each row, and
+/// `Σ w·(x − in_zp) = Σ w·x − in_zp·Σ w` exactly (`|in_zp·Σ w| <= 128·2450·127`).
 pub fn dense_i8<const IN: usize, const OUT: usize, const WN: usize>(
     input: &[i8; IN],
     layer: &QuantLayer<'_, OUT, WN>,
@@ -103,9 +107,23 @@ pub fn dense_i8<const IN: usize, const OUT: usize, const WN: usize>(
     }
     let x: &[u8] = bytemuck::cast_slice(input.as_slice());
     let w: &[u8] = bytemuck::cast_slice(layer.weights.as_slice());
+    // With Helium: pairs of rows, raw bytes, the zero point applied through the row sums.
+    #[cfg(lenet_arm_mve)]
+    for o in (0..OUT).step_by(3) {
+        let first = o.min(OUT - 3);
+        let (r0, rest) = w[first * IN..].split_at(IN);
+        let (r1, rest) = rest.split_at(IN);
+        let (dots, sums) = super::mve::dot_3rows_sums(r0, r1, &rest[..IN], x);
+        for j in o - first..3 {
+            let acc = dots[j] - layer.in_zp * sums[j] + layer.bias[first + j];
+            out[first + j] = layer.output(first + j, acc);
+        }
+    }
+    #[cfg(not(lenet_arm_mve))]
     let minus_zp = dsp::splat16(-layer.in_zp);
     // Blocks of four rows; the last block ends at the last row (overlapping the previous one
     // when OUT % 4 != 0) and only its new rows are written.
+    #[cfg(not(lenet_arm_mve))]
     for o in (0..OUT).step_by(4) {
         let first = o.min(OUT.saturating_sub(4));
         let acc = dot_4rows::<IN>(&w[first * IN..], x, minus_zp);
@@ -123,6 +141,7 @@ pub fn dense_i8<const IN: usize, const OUT: usize, const WN: usize>(
 /// Armv7E-M the whole words of input go through one `asm!` loop (`kernels::arm::dot_4rows`,
 /// the same sums as the portable loop here, 23 instructions per 16 MACs); the portable loop
 /// then only adds the last `IN % 4` inputs.
+#[cfg(not(lenet_arm_mve))]
 #[inline(never)]
 fn dot_4rows<const IN: usize>(w: &[u8], x: &[u8], minus_zp: u32) -> [i32; 4] {
     let (w, x) = (&w[..4 * IN], &x[..IN]);
@@ -175,6 +194,7 @@ fn dot_4rows<const IN: usize>(w: &[u8], x: &[u8], minus_zp: u32) -> [i32; 4] {
 /// `a[j] += Σ_{b < 4} i8(w[j].byte b)·(i8(x.byte b) − in_zp)` for the four rows `j`, with
 /// `minus_zp = splat16(-in_zp)`: two `SXTAB16` for the inputs, then per row two `SXTB16` and two
 /// `SMLAD` (bytes 0 and 2, then bytes 1 and 3).
+#[cfg(not(lenet_arm_mve))]
 #[inline(always)]
 fn mac_word(a: &mut [i32; 4], w: [u32; 4], x: u32, minus_zp: u32) {
     let (x02, x13) = (dsp::sxtab16(minus_zp, x), dsp::sxtab16_ror8(minus_zp, x));
