@@ -213,7 +213,14 @@ fn conv_i8_raw<
     let cols = &mut cols[..2 * taps.max(32)];
     let mut best = [0i32; OC];
     // Whole pairs of channels go through `conv_pairs`; an odd last channel is paired with a
-    // copy of itself.
+    // copy of itself, made once per call.
+    let mut pair = [0u8; 2 * MAX_TAPS];
+    if OC % 2 == 1 {
+        let w = &weights[(OC - 1) * taps..OC * taps];
+        pair[..taps].copy_from_slice(w);
+        pair[taps..2 * taps].copy_from_slice(w);
+    }
+    let (lo, hi) = (layer.act_min.max(-128), layer.act_max.min(127));
     for py in 0..H / 2 {
         for px in 0..W / 2 {
             for dy in 0..2 {
@@ -227,10 +234,6 @@ fn conv_i8_raw<
                 }
                 if let [b] = odd {
                     let mut last = [*b; 2];
-                    let w = &weights[(OC - 1) * taps..];
-                    let mut pair = [0u8; 2 * MAX_TAPS];
-                    pair[..taps].copy_from_slice(&w[..taps]);
-                    pair[taps..2 * taps].copy_from_slice(&w[..taps]);
                     if dy == 0 {
                         super::mve::conv_pairs::<IC, true>(&pair, cols, &mut last);
                     } else {
@@ -241,7 +244,6 @@ fn conv_i8_raw<
             }
             let at = py * (W / 2) + px;
             if let Some((mult, right)) = &vector_requant {
-                let (lo, hi) = (layer.act_min.max(-128), layer.act_max.min(127));
                 let out: &mut [i8] = &mut out[at..];
                 super::mve::requant_strided(
                     &best,
