@@ -55,4 +55,7 @@ pub mod shape;
 
 pub use aligned::Aligned;
 pub use blob::BlobError;
-pub use model::{F32Model, Fc1, I8Model, Model, Prediction, ScratchF32, ScratchI8, pixels_to_f32};
+pub use model::{
+    F32Model, Fc1, I8Model, Model, Prediction, ScratchF32, ScratchF32Batch, ScratchI8,
+    pixels_to_f32,
+};

@@ -57,6 +57,10 @@ pub const PARAMS: usize =
 pub const MACS: usize =
     IN_H * IN_W * C1 * IN_C * K * K + P1 * P1 * C2 * C1 * K * K + FC1_W_LEN + FC2_W_LEN;
 
+/// Images one call of [`F32Model::forward_batch`](crate::F32Model::forward_batch) runs
+/// together (the rest of a longer slice runs in further groups of this size).
+pub const F32_BATCH: usize = 32;
+
 const _: () = assert!(
     IN_H.is_multiple_of(2) && P1.is_multiple_of(2),
     "2x2/2 pooling needs even sizes"

@@ -1,14 +1,14 @@
 //! The f32 model: its parameters and its forward pass.
 
 use super::prediction::Prediction;
-use super::scratch::ScratchF32;
+use super::scratch::{ScratchF32, ScratchF32Batch};
 use crate::blob::Activation;
 use crate::kernels::act::argmax_f32;
 use crate::kernels::conv::conv2d_act_pool_f32;
 use crate::kernels::dense::dense_f32;
 use crate::shape::{
-    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C, IN_H, IN_LEN,
-    IN_W, P1, POOL1_LEN,
+    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, F32_BATCH, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_C,
+    IN_H, IN_LEN, IN_W, P1, POOL1_LEN,
 };
 
 /// The f32 model's parameters, borrowed from the blob.
@@ -83,6 +83,42 @@ impl F32Model<'_> {
         let mut logits = [0.0f32; CLASSES];
         dense_f32(&scratch.fc1, self.fc2_w, self.fc2_b, None, &mut logits);
         logits
+    }
+
+    /// [`F32Model::forward`] on every image of `inputs`: `logits[i]` gets the logits of
+    /// `inputs[i]`, bit for bit. Faster per image than one call per image where the x86 kernels
+    /// run: groups of [`F32_BATCH`] images share one pass over fc1's weights
+    /// (`kernels::x86::forward_f32_batch`). Elsewhere it is [`F32Model::forward`] in a loop.
+    ///
+    /// # Panics
+    /// If `inputs` and `logits` differ in length.
+    pub fn forward_batch(
+        &self,
+        inputs: &[[f32; IN_LEN]],
+        scratch: &mut ScratchF32Batch,
+        logits: &mut [[f32; CLASSES]],
+    ) {
+        assert_eq!(
+            inputs.len(),
+            logits.len(),
+            "forward_batch: one row of logits per input"
+        );
+        for (xs, ls) in inputs.chunks(F32_BATCH).zip(logits.chunks_mut(F32_BATCH)) {
+            #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+            if crate::kernels::x86::forward_f32_batch(
+                &self.x86_layers(),
+                xs,
+                scratch.x86_buffers(),
+                ls,
+            ) {
+                continue;
+            }
+            for (i, (x, l)) in xs.iter().zip(ls).enumerate() {
+                *l = self.forward_portable(x, &mut scratch.one);
+                scratch.pool2[i] = scratch.one.pool2;
+                scratch.fc1[i] = scratch.one.fc1;
+            }
+        }
     }
 
     /// [`F32Model::forward`] followed by argmax.

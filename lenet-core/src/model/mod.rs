@@ -18,6 +18,6 @@ pub use float::{F32Model, pixels_to_f32};
 pub use int8::{Fc1, I8Model};
 pub use parse::Model;
 pub use prediction::Prediction;
-pub use scratch::{ScratchF32, ScratchI8};
+pub use scratch::{ScratchF32, ScratchF32Batch, ScratchI8};
 #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
 pub use x86::PackedI8;

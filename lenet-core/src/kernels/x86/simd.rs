@@ -30,6 +30,14 @@ pub(super) fn load_ps_partial(a: &[f32]) -> __m512 {
     unsafe { _mm512_maskz_loadu_ps(m, a.as_ptr()) }
 }
 
+/// Stores `v` to `a`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) fn store_ps(a: &mut [f32; 16], v: __m512) {
+    // SAFETY: `a` is a valid, writable 64-byte array; the store has no alignment requirement.
+    unsafe { _mm512_storeu_ps(a.as_mut_ptr(), v) }
+}
+
 /// The lanes of a vector as an array.
 #[inline]
 #[target_feature(enable = "avx512f")]

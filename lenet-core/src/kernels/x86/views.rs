@@ -6,7 +6,8 @@ use super::detect::{avx2_available, int8_available};
 use crate::blob::Activation;
 use crate::kernels::QuantLayer;
 use crate::shape::{
-    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_LEN, POOL1_LEN,
+    C1, C2, CLASSES, CONV1_W_LEN, CONV2_W_LEN, F32_BATCH, FC1, FC1_W_LEN, FC2_W_LEN, FLAT, IN_LEN,
+    POOL1_LEN,
 };
 
 /// An int8 kernel family.
@@ -99,4 +100,29 @@ pub struct F32Buffers<'s> {
     pub pool2: &'s mut [f32; FLAT],
     /// fc1 output, `[500]`.
     pub fc1: &'s mut [f32; FC1],
+}
+
+/// Images the batched f32 convolutions run side by side, one per lane of a 512-bit vector.
+pub const LANE_IMAGES: usize = 16;
+
+/// The buffers of a batched f32 pass ([`forward_f32_batch`](super::forward_f32_batch)).
+///
+/// The `*_lanes` maps hold [`LANE_IMAGES`] images interleaved: value `j` of image `b` is
+/// element `j · 16 + b`.
+#[derive(Debug)]
+pub struct F32BatchBuffers<'s> {
+    /// Pooled conv2 outputs, one per image of the batch, CHW `[50][7][7]`.
+    pub pool2: &'s mut [[f32; FLAT]; F32_BATCH],
+    /// fc1 outputs, one per image of the batch, `[500]`.
+    pub fc1: &'s mut [[f32; FC1]; F32_BATCH],
+    /// The input images, interleaved `[1][28][28][16]`.
+    pub input_lanes: &'s mut [f32; IN_LEN * LANE_IMAGES],
+    /// Pooled conv1 outputs, interleaved `[20][14][14][16]`.
+    pub pool1_lanes: &'s mut [f32; POOL1_LEN * LANE_IMAGES],
+    /// Pooled conv2 outputs, interleaved `[50][7][7][16]`.
+    pub pool2_lanes: &'s mut [f32; FLAT * LANE_IMAGES],
+    /// conv1's weights as `[IC][K][K][OC]`.
+    pub conv1_wt: &'s mut [f32; CONV1_W_LEN],
+    /// conv2's weights as `[IC][K][K][OC]`.
+    pub conv2_wt: &'s mut [f32; CONV2_W_LEN],
 }
