@@ -11,7 +11,7 @@ if [ -n "${MNIST_DIR:-}" ]; then
     MNIST_DIR=$(realpath "$MNIST_DIR")
     export MNIST_DIR
 fi
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== %s (%s)\n' "$*" "$(date -u +%T)"; }
 
 step "set-up: scripts/setup.sh"
 scripts/setup.sh

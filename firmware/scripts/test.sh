@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 host_target=$(rustc -vV | sed -n 's/^host: //p')
 board_dir=target/nucleo-f429zi
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== %s (%s)\n' "$*" "$(date -u +%T)"; }
 
 step "fmt"
 cargo fmt --check -p lenet-firmware -p nofloat-check

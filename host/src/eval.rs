@@ -53,17 +53,20 @@ pub fn run_int8(model: &I8Model<'_>, split: &Split) -> Vec<Answer<i8>> {
     )
 }
 
+/// Images per [`F32Model::forward_batch`] call in [`run_f32`] (a rayon job).
+const F32_IMAGES_PER_JOB: usize = 8 * F32_BATCH;
+
 /// f32 answers for every image, bit for bit those of [`F32Model::forward`].
 ///
-/// Groups of [`F32_BATCH`] images run through [`F32Model::forward_batch`] (fc1's weights are
-/// read once per group), the groups in parallel on all cores; the answers are in image order
-/// and do not depend on the number of threads.
+/// Jobs of 256 images run through [`F32Model::forward_batch`] (groups of [`F32_BATCH`] images
+/// share each read of fc1's weights), the jobs in parallel on all cores; the answers are in
+/// image order and do not depend on the number of threads.
 pub fn run_f32(model: &F32Model<'_>, split: &Split) -> Vec<Answer<f32>> {
     let n = split.len();
-    let groups: Vec<Vec<Answer<f32>>> = (0..n.div_ceil(F32_BATCH))
+    let jobs: Vec<Vec<Answer<f32>>> = (0..n.div_ceil(F32_IMAGES_PER_JOB))
         .into_par_iter()
-        .map_init(ScratchF32Batch::boxed, |s, g| {
-            let images = g * F32_BATCH..((g + 1) * F32_BATCH).min(n);
+        .map_init(ScratchF32Batch::boxed, |s, j| {
+            let images = j * F32_IMAGES_PER_JOB..((j + 1) * F32_IMAGES_PER_JOB).min(n);
             let inputs: Vec<[f32; PIXELS]> =
                 images.map(|i| pixels_to_f32(split.image(i))).collect();
             let mut logits = vec![[0f32; CLASSES]; inputs.len()];
@@ -77,7 +80,7 @@ pub fn run_f32(model: &F32Model<'_>, split: &Split) -> Vec<Answer<f32>> {
                 .collect()
         })
         .collect();
-    groups.into_iter().flatten().collect()
+    jobs.into_iter().flatten().collect()
 }
 
 /// Accuracy and confusion matrix.

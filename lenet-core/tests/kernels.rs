@@ -1216,6 +1216,24 @@ f32_variant_tests!(f32_reference, F32_REFERENCE);
 f32_variant_tests!(f32_portable, F32_PORTABLE);
 f32_variant_tests!(f32_forward, F32_FORWARD);
 f32_variant_tests!(f32_batch, F32_BATCH);
+
+/// `forward_batch` over several groups of `F32_BATCH` images, the last one partial: every
+/// image's logits are `forward`'s.
+#[test]
+fn f32_batch_of_several_groups_equals_forward() {
+    with_f32(&common::blob(8), false, |m| {
+        let mut r = Rng(8);
+        let xs: Vec<[f32; 784]> = (0..2 * lenet_core::shape::F32_BATCH + 6)
+            .map(|_| lenet_core::pixels_to_f32(&random_pixels(&mut r)))
+            .collect();
+        let mut logits = vec![[0f32; 10]; xs.len()];
+        m.forward_batch(&xs, &mut lenet_core::ScratchF32Batch::boxed(), &mut logits);
+        for (i, (x, l)) in xs.iter().zip(&logits).enumerate() {
+            let want = m.forward(x, &mut ScratchF32::new());
+            assert_same(&format!("image {i}"), &bits(l), &bits(&want));
+        }
+    });
+}
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 f32_variant_tests!(f32_avx512f, F32_AVX512F);
 

@@ -87,8 +87,11 @@ impl F32Model<'_> {
 
     /// [`F32Model::forward`] on every image of `inputs`: `logits[i]` gets the logits of
     /// `inputs[i]`, bit for bit. Faster per image than one call per image where the x86 kernels
-    /// run: groups of [`F32_BATCH`] images share one pass over fc1's weights
-    /// (`kernels::x86::forward_f32_batch`). Elsewhere it is [`F32Model::forward`] in a loop.
+    /// run (`kernels::x86::forward_f32_batch`): the convolution weights are transposed once per
+    /// call, 16 images share each vector instruction of the convolutions, and groups of
+    /// [`F32_BATCH`] images share one pass over fc1's weights; call it with many images at once.
+    /// Elsewhere it is [`F32Model::forward_portable`] in a loop. `scratch` is left with the last
+    /// group's pooled conv2 and fc1 outputs ([`ScratchF32Batch::pool2`]).
     ///
     /// # Panics
     /// If `inputs` and `logits` differ in length.
@@ -103,16 +106,16 @@ impl F32Model<'_> {
             logits.len(),
             "forward_batch: one row of logits per input"
         );
+        #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+        if crate::kernels::x86::forward_f32_batch(
+            &self.x86_layers(),
+            inputs,
+            scratch.x86_buffers(),
+            logits,
+        ) {
+            return;
+        }
         for (xs, ls) in inputs.chunks(F32_BATCH).zip(logits.chunks_mut(F32_BATCH)) {
-            #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
-            if crate::kernels::x86::forward_f32_batch(
-                &self.x86_layers(),
-                xs,
-                scratch.x86_buffers(),
-                ls,
-            ) {
-                continue;
-            }
             for (i, (x, l)) in xs.iter().zip(ls).enumerate() {
                 *l = self.forward_portable(x, &mut scratch.one);
                 scratch.pool2[i] = scratch.one.pool2;

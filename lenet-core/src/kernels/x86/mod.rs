@@ -206,26 +206,26 @@ fn forward_f32_avx512(
     logits
 }
 
-/// [`forward_f32`] for each of up to [`F32_BATCH`] images: `logits[i]` gets the logits of
-/// `inputs[i]`, bit for bit those of [`forward_f32`] (and so of the portable pass). The
-/// convolutions run on 16 images at once, one per lane, so no lane is spent on padding or on
-/// taps outside the image; fc1 runs on 8 images at a time, which reads its 4.9 MB of weights
-/// once per call instead of once per image. `false` (nothing written) where
-/// [`forward_f32`] returns `None`.
+/// [`forward_f32`] for each image of `inputs`: `logits[i]` gets the logits of `inputs[i]`, bit
+/// for bit those of [`forward_f32`] (and so of the portable pass). The convolution weights are
+/// transposed once per call; then groups of [`F32_BATCH`] images run in turn. The convolutions
+/// take 16 images at once, one per lane, so no lane is spent on padding or on taps outside the
+/// image; fc1 takes 8 images at a time, which reads its 4.9 MB of weights once per group instead
+/// of once per image. `out` is left with the last group's maps. `false` (nothing written)
+/// where [`forward_f32`] returns `None`.
 ///
 /// # Panics
-/// If `inputs` and `logits` differ in length or hold more than [`F32_BATCH`] images.
+/// If `inputs` and `logits` differ in length.
 pub fn forward_f32_batch(
     layers: &F32Layers<'_>,
     inputs: &[[f32; IN_LEN]],
     out: F32BatchBuffers<'_>,
     logits: &mut [[f32; CLASSES]],
 ) -> bool {
-    assert!(
-        inputs.len() == logits.len() && inputs.len() <= F32_BATCH,
-        "forward_f32_batch: {} inputs, {} logit rows (at most {F32_BATCH})",
+    assert_eq!(
         inputs.len(),
-        logits.len()
+        logits.len(),
+        "forward_f32_batch: one row of logits per input"
     );
     if !f32_available() || layers.activation != Activation::Relu {
         return false;
@@ -251,34 +251,38 @@ fn forward_f32_batch_avx512(
         conv1_wt,
         conv2_wt,
     } = out;
-    let n = inputs.len();
     f32::transpose_conv_weights::<C1, IN_C>(l.conv1_w, conv1_wt);
     f32::transpose_conv_weights::<C2, C1>(l.conv2_w, conv2_wt);
-    for (group, p2) in inputs
-        .chunks(LANE_IMAGES)
-        .zip(pool2.chunks_mut(LANE_IMAGES))
-    {
-        // Lanes past the last image hold zeros: computed, never read.
-        for (j, px) in input_lanes.chunks_exact_mut(LANE_IMAGES).enumerate() {
-            for (b, v) in px.iter_mut().enumerate() {
-                *v = group.get(b).map_or(0.0, |x| x[j]);
+    for (xs, ls) in inputs.chunks(F32_BATCH).zip(logits.chunks_mut(F32_BATCH)) {
+        let n = xs.len();
+        for (group, p2) in xs.chunks(LANE_IMAGES).zip(pool2.chunks_mut(LANE_IMAGES)) {
+            // Lanes past the last image hold zeros: computed, never read.
+            for (j, px) in input_lanes.chunks_exact_mut(LANE_IMAGES).enumerate() {
+                for (b, v) in px.iter_mut().enumerate() {
+                    *v = group.get(b).map_or(0.0, |x| x[j]);
+                }
+            }
+            f32::conv_lanes::<IN_C, C1, IN_H, IN_W, 10>(
+                input_lanes,
+                conv1_wt,
+                l.conv1_b,
+                pool1_lanes,
+            );
+            f32::conv_lanes::<C1, C2, P1, P1, 10>(pool1_lanes, conv2_wt, l.conv2_b, pool2_lanes);
+            for (b, image) in p2.iter_mut().enumerate() {
+                for (j, v) in image.iter_mut().enumerate() {
+                    *v = pool2_lanes[j * LANE_IMAGES + b];
+                }
             }
         }
-        f32::conv_lanes::<IN_C, C1, IN_H, IN_W, 10>(input_lanes, conv1_wt, l.conv1_b, pool1_lanes);
-        f32::conv_lanes::<C1, C2, P1, P1, 10>(pool1_lanes, conv2_wt, l.conv2_b, pool2_lanes);
-        for (b, image) in p2.iter_mut().enumerate() {
-            for (j, v) in image.iter_mut().enumerate() {
-                *v = pool2_lanes[j * LANE_IMAGES + b];
-            }
+        let tiled = n - n % f32::TILE_IMAGES;
+        f32::dense_f32_batch(&pool2[..tiled], l.fc1_w, l.fc1_b, true, &mut fc1[..tiled]);
+        for (p2, h) in pool2[tiled..n].iter().zip(&mut fc1[tiled..n]) {
+            f32::dense_f32_rows(p2, l.fc1_w, l.fc1_b, true, h);
         }
-    }
-    let tiled = n - n % f32::TILE_IMAGES;
-    f32::dense_f32_batch(&pool2[..tiled], l.fc1_w, l.fc1_b, true, &mut fc1[..tiled]);
-    for (p2, h) in pool2[tiled..n].iter().zip(&mut fc1[tiled..n]) {
-        f32::dense_f32_rows(p2, l.fc1_w, l.fc1_b, true, h);
-    }
-    for (h, y) in fc1[..n].iter().zip(logits.iter_mut()) {
-        f32::dense_f32_rows(h, l.fc2_w, l.fc2_b, false, y);
+        for (h, y) in fc1[..n].iter().zip(ls.iter_mut()) {
+            f32::dense_f32_rows(h, l.fc2_w, l.fc2_b, false, y);
+        }
     }
 }
 
