@@ -1217,6 +1217,23 @@ f32_variant_tests!(f32_portable, F32_PORTABLE);
 f32_variant_tests!(f32_forward, F32_FORWARD);
 f32_variant_tests!(f32_batch, F32_BATCH);
 
+/// Calls of `forward` that share one scratch run fc1's rows in alternating directions (the x86
+/// path): every call still gives the portable bits.
+#[test]
+fn f32_forward_with_one_scratch_for_many_calls_is_exact() {
+    with_f32(&common::blob(9), false, |m| {
+        let mut r = Rng(9);
+        let mut s = ScratchF32::new();
+        for i in 0..4 {
+            let x = lenet_core::pixels_to_f32(&random_pixels(&mut r));
+            let got = F32Run::of(m.forward(&x, &mut s), &s);
+            let mut s_ref = ScratchF32::new();
+            let want = F32Run::of(m.forward_portable(&x, &mut s_ref), &s_ref);
+            assert_same_f32(&format!("call {i}"), &got, &want);
+        }
+    });
+}
+
 /// `forward_batch` over several groups of `F32_BATCH` images, the last one partial: every
 /// image's logits are `forward`'s.
 #[test]

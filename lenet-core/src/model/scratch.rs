@@ -2,19 +2,22 @@
 
 use crate::shape::{F32_BATCH, FC1, FLAT, IN_LEN, POOL1_LEN};
 
-/// Caller-owned buffers for [`F32Model::forward`](crate::F32Model::forward) (30,616 bytes). After
-/// a forward pass they hold the pooled feature maps and the hidden layer, which the quantizer's
-/// calibration reads.
+/// Caller-owned buffers for [`F32Model::forward`](crate::F32Model::forward) (27,480 bytes; 27,484
+/// on x86-64 with `std`). After a forward pass they hold the pooled feature maps and the hidden
+/// layer, which the quantizer's calibration reads.
 #[derive(Debug, Clone)]
 pub struct ScratchF32 {
     pub(crate) pool1: [f32; POOL1_LEN],
     pub(crate) pool2: [f32; FLAT],
     pub(crate) fc1: [f32; FC1],
+    /// The direction of the x86 fc1 pass's next run over the weight rows (see `F32Buffers`).
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+    pub(crate) fc1_reverse: bool,
 }
 
 /// Caller-owned buffers for [`F32Model::forward_batch`](crate::F32Model::forward_batch): one
 /// [`ScratchF32`] and the pooled conv2 and fc1 outputs of [`F32_BATCH`] images (about 0.4 MB;
-/// 0.97 MB on x86-64 with `std`, which adds the batched kernels' interleaved maps). With `std`,
+/// 0.96 MB on x86-64 with `std`, which adds the batched kernels' interleaved maps). With `std`,
 /// `ScratchF32Batch::boxed()` makes one on the heap without a copy on the stack.
 #[derive(Debug, Clone)]
 pub struct ScratchF32Batch {
@@ -69,6 +72,8 @@ impl ScratchF32 {
             pool1: [0.0; POOL1_LEN],
             pool2: [0.0; FLAT],
             fc1: [0.0; FC1],
+            #[cfg(all(feature = "std", target_arch = "x86_64", not(miri)))]
+            fc1_reverse: false,
         }
     }
 }
@@ -187,6 +192,7 @@ mod x86 {
                 pool1: &mut self.pool1,
                 pool2: &mut self.pool2,
                 fc1: &mut self.fc1,
+                fc1_reverse: &mut self.fc1_reverse,
             }
         }
     }

@@ -174,8 +174,11 @@ pub(super) fn convs_f32(
 /// partial block masked to the inputs that exist; then
 /// [`reduce_f32_lanes`](crate::kernels::dense::reduce_f32_lanes), `+ bias` and the optional
 /// ReLU. [`ROWS`] rows at a time share each input vector and keep enough independent sums in
-/// flight; the last pass overlaps the one before when `OUT % ROWS != 0`. The next block's rows
-/// are prefetched into L2 while a block runs.
+/// flight; the last block overlaps the one before when `OUT % ROWS != 0` (and writes only its
+/// new rows). The next block's rows are prefetched into L2 while a block runs. `reverse` runs
+/// the blocks from the last to the first: the rows do not depend on each other, so the order
+/// changes no bit, and a caller that alternates it reads first the rows its previous call left
+/// in cache.
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(super) fn dense_f32_rows<const IN: usize, const OUT: usize, const WN: usize>(
@@ -184,19 +187,28 @@ pub(super) fn dense_f32_rows<const IN: usize, const OUT: usize, const WN: usize>
     bias: &[f32; OUT],
     relu: bool,
     out: &mut [f32; OUT],
+    reverse: bool,
 ) {
     const {
         assert!(WN == IN * OUT && OUT >= ROWS);
     }
     let full = IN / 16;
     let tail = IN % 16;
-    for o in (0..OUT).step_by(ROWS) {
+    let blocks = OUT.div_ceil(ROWS);
+    for step in 0..blocks {
+        // This block and the next one in the order of the pass.
+        let (block, next) = if reverse {
+            (blocks - 1 - step, (blocks - 1 - step).saturating_sub(1))
+        } else {
+            (step, (step + 1).min(blocks - 1))
+        };
+        let o = block * ROWS;
         let first = o.min(OUT - ROWS);
         let rows: [&[f32]; ROWS] =
             core::array::from_fn(|r| &w[(first + r) * IN..(first + r + 1) * IN]);
         let mut acc = [_mm512_setzero_ps(); ROWS];
         // The next block of rows, fetched into L2 while this one runs (a stream of 8 rows).
-        let ahead = (first + ROWS).min(OUT - ROWS) * IN;
+        let ahead = (next * ROWS).min(OUT - ROWS) * IN;
         for k in 0..full {
             let xv = load_ps(x[16 * k..16 * k + 16].try_into().unwrap());
             for r in 0..ROWS {

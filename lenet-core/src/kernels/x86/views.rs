@@ -100,6 +100,10 @@ pub struct F32Buffers<'s> {
     pub pool2: &'s mut [f32; FLAT],
     /// fc1 output, `[500]`.
     pub fc1: &'s mut [f32; FC1],
+    /// Which way the next pass runs fc1's rows (from the last when `true`); each pass flips it,
+    /// so that the rows the previous pass left in cache are read first. The order changes no
+    /// bit of the results.
+    pub fc1_reverse: &'s mut bool,
 }
 
 /// Images the batched f32 convolutions run side by side, one per lane of a 512-bit vector.
