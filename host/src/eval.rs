@@ -53,14 +53,16 @@ pub fn run_int8(model: &I8Model<'_>, split: &Split) -> Vec<Answer<i8>> {
     )
 }
 
-/// Images per [`F32Model::forward_batch`] call in [`run_f32`] (a rayon job).
-const F32_IMAGES_PER_JOB: usize = 8 * F32_BATCH;
+/// Images per [`F32Model::forward_batch`] call in [`run_f32`] (a rayon job): one group. Jobs of
+/// 256 images ran 1-3 % slower in three alternated runs of `host bench` (the 100 KB of
+/// transposed conv weights per call cost nothing measurable).
+const F32_IMAGES_PER_JOB: usize = F32_BATCH;
 
 /// f32 answers for every image, bit for bit those of [`F32Model::forward`].
 ///
-/// Jobs of 256 images run through [`F32Model::forward_batch`] (groups of [`F32_BATCH`] images
-/// share each read of fc1's weights), the jobs in parallel on all cores; the answers are in
-/// image order and do not depend on the number of threads.
+/// Jobs of [`F32_BATCH`] images run through [`F32Model::forward_batch`] (they share each read
+/// of fc1's weights), the jobs in parallel on all cores; the answers are in image order and do
+/// not depend on the number of threads.
 pub fn run_f32(model: &F32Model<'_>, split: &Split) -> Vec<Answer<f32>> {
     let n = split.len();
     let jobs: Vec<Vec<Answer<f32>>> = (0..n.div_ceil(F32_IMAGES_PER_JOB))
