@@ -20,7 +20,7 @@ mod mve;
 /// The int8 kernel family compiled for this target: `"Arm Helium"` (the MVE `VMLADAVA` loops
 /// for the convolutions and int8 dense layers, on `cfg(lenet_arm_mve)`), `"Arm DSP"` (the `asm!`
 /// loops of `SMLAD`/`SXTB16`, on `cfg(lenet_arm_dsp)`) or `"portable"` (the plain-Rust twins). On
-/// x86-64 with `std`, [`x86`] picks SIMD paths at run time on top of the portable kernels.
+/// x86-64 with `std`, `x86` picks SIMD paths at run time on top of the portable kernels.
 pub const TARGET_KERNELS: &str = if cfg!(lenet_arm_mve) {
     "Arm Helium"
 } else if cfg!(lenet_arm_dsp) {
